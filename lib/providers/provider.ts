@@ -1,0 +1,71 @@
+/** A volume as the provider reports it. */
+export interface Volume {
+  id: string
+  sizeGiB: number
+  state: 'creating' | 'available' | 'in-use'
+  tags: Record<string, string>
+  /** Instance the volume is attached to, if any. */
+  attachedTo?: string
+  createdAt: string
+}
+
+/** What a block device must show to be this volume (rule 2: identity before touching). */
+export type ExpectedIdentity = { backingFile: string } | { serial: string }
+
+export interface CreateVolumeRequest {
+  sizeGiB: number
+  tags: Record<string, string>
+  /** Idempotency token: the same token returns the same volume, never a second one. */
+  clientToken: string
+}
+
+/** The cloud boundary: volumes, attachments, tags. Implemented by LocalProvider and FakeProvider. */
+export interface Provider {
+  readonly kind: string
+  /** This machine's id in the provider (the instance id). */
+  instanceId(): Promise<string>
+  /** Every volume that carries all the pool's tags, in any state. */
+  listPool(tags: Record<string, string>): Promise<Volume[]>
+  getVolume(id: string): Promise<Volume | undefined>
+  createVolume(req: CreateVolumeRequest): Promise<Volume>
+  /**
+   * Attach the volume to this instance: the atomic claim. Throws ProviderError with code
+   * VolumeInUse when another instance has it. Attaching a volume already ours is a no-op.
+   */
+  attachVolume(id: string): Promise<Volume>
+  /** Path of the volume's block device on this host, if it is there (observe only). */
+  findDevice(vol: Volume): Promise<string | undefined>
+  /** Make the volume's block device appear on this host (or wait for it) and return its path. */
+  ensureDevice(vol: Volume): Promise<string>
+  /** What the device must show to be this volume. */
+  expectedIdentity(vol: Volume): ExpectedIdentity
+  /** Grow the volume to sizeGiB (never shrinks) so the device shows the new size. */
+  growVolume(vol: Volume, sizeGiB: number): Promise<void>
+  /** Set (overwrite) tags. */
+  setTags(id: string, tags: Record<string, string>): Promise<void>
+  deleteTags(id: string, keys: string[]): Promise<void>
+}
+
+/** Tags cps puts on volumes; users' pool tags may not start with `cps:`. */
+export const Tag = {
+  /** Present from birth on volumes cps created: permission to mkfs a blank device. */
+  formatToken: 'cps:format-token',
+  /** The filesystem UUID cps made; the device must show it before any mount. */
+  fsUuid: 'cps:fs-uuid',
+  /** The instance a volume was created for; neighbours skip it while it is young. */
+  createdFor: 'cps:created-for',
+  /** The spec volume name it was created for. */
+  name: 'cps:name',
+} as const
+
+/** Does the volume carry every pool tag? */
+export function inPool(vol: Volume, tags: Record<string, string>): boolean {
+  return Object.entries(tags).every(([k, v]) => vol.tags[k] === v)
+}
+
+/** Render pool tags for messages: app=kafka,env=prod. */
+export function describeTags(tags: Record<string, string>): string {
+  return Object.entries(tags)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',')
+}

@@ -1,0 +1,153 @@
+import { ConfigError } from '../errors.js'
+import { defaults } from '../paths.js'
+
+/** How a flag's text becomes a spec value. */
+type FlagKind = 'string' | 'integer' | 'list' | 'tags' | 'boolean'
+
+/** A CLI flag that sets one spec field. */
+export interface SpecFlag {
+  /** Long name without dashes, as typed: `mount-option`. */
+  name: string
+  /** Path of the field it sets; `volume` paths are relative to the overridden volume. */
+  path: readonly (string | number)[]
+  scope: 'spec' | 'volume'
+  kind: FlagKind
+  help: string
+}
+
+const v = (name: string, path: string[], kind: FlagKind, help: string): SpecFlag => ({
+  name,
+  path,
+  scope: 'volume',
+  kind,
+  help,
+})
+
+/** Every field of a single-volume spec, as a flag. The help text says the type and default. */
+export const specFlags: readonly SpecFlag[] = [
+  {
+    name: 'provider',
+    path: ['provider'],
+    scope: 'spec',
+    kind: 'string',
+    help: '[local] where volumes come from (default: local)',
+  },
+  {
+    name: 'local-dir',
+    path: ['provider', 'local', 'dir'],
+    scope: 'spec',
+    kind: 'string',
+    help: `[path] local provider: catalog and image directory (default: ${defaults.localDir})`,
+  },
+  {
+    name: 'state',
+    path: ['state'],
+    scope: 'spec',
+    kind: 'string',
+    help: `[path] checkpoint file (default: ${defaults.state})`,
+  },
+  v('name', ['name'], 'string', '[string] volume name, the checkpoint key (required without a file)'),
+  v('tag', ['pool', 'tags'], 'tags', '[k=v] pool tag; repeat for more (required without a file)'),
+  v('size', ['create', 'sizeGiB'], 'integer', '[GiB] size to create with, and to grow to'),
+  v('fs', ['filesystem', 'type'], 'string', '[ext4|xfs|btrfs] filesystem type (default: ext4)'),
+  v('format', ['filesystem', 'format'], 'string', '[if-created|if-blank] when mkfs may run (default: if-created)'),
+  v('label', ['filesystem', 'label'], 'string', '[string] filesystem label'),
+  v('mkfs-option', ['filesystem', 'mkfsOptions'], 'list', '[string] extra mkfs argument; repeat for more'),
+  v('mount', ['mount', 'path'], 'string', '[path] mount point (required without a file)'),
+  v('mount-option', ['mount', 'options'], 'list', '[string] mount option, e.g. noatime; repeat for more'),
+  v('owner', ['mount', 'owner'], 'string', '[uid[:gid]] owner of the mounted root directory'),
+  v('mode', ['mount', 'mode'], 'string', '[octal] mode of the mounted root directory, e.g. 0750'),
+  v('resize', ['resize'], 'string', '[grow|never] grow volume and filesystem when --size grows (default: grow)'),
+]
+
+/** The camelCase key cac gives a flag's value. */
+export function optionKey(flag: SpecFlag): string {
+  return flag.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+}
+
+/** Where in the spec a flag-set value lives, as a JSON pointer, so errors can name the flag. */
+export function flagPointer(flag: SpecFlag, volumeIndex = 0): string {
+  const full = flag.scope === 'volume' ? ['volumes', volumeIndex, ...flag.path] : flag.path
+  return `/${full.join('/')}`
+}
+
+function lastOf(value: unknown): string {
+  const all = Array.isArray(value) ? value : [value]
+  return String(all[all.length - 1])
+}
+
+function listOf(value: unknown): string[] {
+  return (Array.isArray(value) ? value : [value]).map(String)
+}
+
+function convert(flag: SpecFlag, raw: unknown): unknown {
+  switch (flag.kind) {
+    case 'string':
+      return lastOf(raw)
+    case 'integer': {
+      const text = lastOf(raw)
+      // Leave non-integers as text: the schema then says "must be integer" at this flag.
+      return /^-?\d+$/.test(text) ? Number(text) : text
+    }
+    case 'boolean':
+      return lastOf(raw) !== 'false'
+    case 'list':
+      return listOf(raw)
+    case 'tags': {
+      const tags: Record<string, string> = {}
+      for (const pair of listOf(raw)) {
+        const eq = pair.indexOf('=')
+        if (eq <= 0)
+          throw new ConfigError(`flag --${flag.name}: expected key=value, got "${pair}"`, {
+            hint: `write it as --${flag.name} app=kafka`,
+          })
+        tags[pair.slice(0, eq)] = pair.slice(eq + 1)
+      }
+      return tags
+    }
+  }
+}
+
+function setIn(target: Record<string, unknown>, path: readonly (string | number)[], value: unknown): void {
+  let node = target
+  for (const key of path.slice(0, -1)) {
+    const next = node[key]
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[key] = {}
+    node = node[key] as Record<string, unknown>
+  }
+  node[path[path.length - 1] as string] = value
+}
+
+/**
+ * Apply flag values onto a parsed spec (or build one from flags alone). Flags override the
+ * file; volume flags apply to the file's first volume. Returns the JSON pointers flags set.
+ */
+export function applyFlags(
+  spec: Record<string, unknown> | undefined,
+  options: Record<string, unknown>,
+): { spec: Record<string, unknown>; setBy: Map<string, string> } {
+  const out: Record<string, unknown> = spec ? structuredClone(spec) : { apiVersion: 'cps/v1' }
+  const setBy = new Map<string, string>()
+  for (const flag of specFlags) {
+    const raw = options[optionKey(flag)]
+    if (raw === undefined) continue
+    let value = convert(flag, raw)
+    let path = flag.path
+    if (flag.name === 'provider') {
+      // --provider local → provider: { local: {} }, keeping a --local-dir given alongside.
+      const current = (out.provider as Record<string, unknown> | undefined) ?? {}
+      value = { [String(value)]: current[String(value)] ?? {} }
+    }
+    if (flag.scope === 'volume') {
+      if (!Array.isArray(out.volumes) || out.volumes.length === 0) out.volumes = [{}]
+      const first = (out.volumes as unknown[])[0]
+      if (first === null || typeof first !== 'object') (out.volumes as unknown[])[0] = {}
+      setIn((out.volumes as Record<string, unknown>[])[0] as Record<string, unknown>, path, value)
+      path = ['volumes', 0, ...path]
+    } else {
+      setIn(out, path, value)
+    }
+    setBy.set(`/${path.join('/')}`, `--${flag.name}`)
+  }
+  return { spec: out, setBy }
+}

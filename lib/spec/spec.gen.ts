@@ -1,0 +1,122 @@
+/* DO NOT MODIFY BY HAND: generated from schemas/cps.schema.json by `npm run gen`.
+ * A test fails when this file is stale. */
+
+/**
+ * Checkpoint file where cps keeps the facts it learned (volume ids, claim tokens). Flag: --state.
+ */
+export type AbsolutePath = string
+/**
+ * Directory that holds the catalog (catalog.json) and the image files. Flag: --local-dir.
+ */
+export type AbsolutePath1 = string
+/**
+ * Absolute mount point; created if missing. Not /, and not under /proc, /sys or /dev. Flag: --mount.
+ */
+export type AbsolutePath2 = string
+
+/**
+ * A cps spec: which persistent volumes this machine should have, and how they are formatted and mounted.
+ */
+export interface Spec {
+  /**
+   * Version of the spec format. Only cps/v1 exists.
+   */
+  apiVersion: 'cps/v1'
+  state?: AbsolutePath
+  /**
+   * Where volumes come from. Exactly one provider. Default: the embedded local provider.
+   */
+  provider?: {
+    local?: LocalProvider
+  }
+  /**
+   * The volumes this machine should have. Each is reconciled on its own.
+   *
+   * @minItems 1
+   * @maxItems 26
+   */
+  volumes: [VolumeSpec, ...VolumeSpec[]]
+}
+/**
+ * The embedded provider: volumes are sparse image files in a directory, with a JSON catalog of their tags, attached as loop devices. Needs root.
+ */
+export interface LocalProvider {
+  dir?: AbsolutePath1
+}
+/**
+ * One persistent volume: where it comes from, its filesystem and its mount.
+ */
+export interface VolumeSpec {
+  /**
+   * Name of this volume, unique within the file; the key of its facts in the checkpoint. Flag: --name.
+   */
+  name: string
+  /**
+   * The pool this volume is taken from: a volume belongs to the pool when it carries all these tags.
+   */
+  pool: {
+    tags: Tags
+  }
+  /**
+   * How to create a volume when the pool has none available. Without it, cps only claims existing volumes and fails when none is left.
+   */
+  create?: {
+    /**
+     * Size in GiB. When it grows, cps grows the volume and its filesystem (see resize); a smaller size is a warning, never a shrink. Flag: --size.
+     */
+    sizeGiB: number
+  }
+  /**
+   * The filesystem on the volume.
+   */
+  filesystem?: {
+    /**
+     * Filesystem type. Flag: --fs.
+     */
+    type?: 'ext4' | 'xfs' | 'btrfs'
+    /**
+     * When cps may run mkfs. if-created: only on a volume cps created itself (it carries the cps:format-token tag from birth) and whose device is provably blank. if-blank: also on a pool volume made elsewhere, when both its first and last MiB read as zeros. Flag: --format.
+     */
+    format?: 'if-created' | 'if-blank'
+    /**
+     * Filesystem label (ext4: at most 16 bytes, xfs: 12, btrfs: 255). Flag: --label.
+     */
+    label?: string
+    /**
+     * Extra arguments passed to mkfs before the device, e.g. ["-E", "lazy_itable_init=1"]. cps sets the label and UUID itself. Flag: --mkfs-option (repeat).
+     *
+     * @maxItems 32
+     */
+    mkfsOptions?: string[]
+  }
+  /**
+   * Where and how the filesystem is mounted.
+   */
+  mount: {
+    path: AbsolutePath2
+    /**
+     * Mount options, e.g. [noatime]. A missing option on a mounted filesystem is applied with a remount. Flag: --mount-option (repeat).
+     *
+     * @maxItems 32
+     */
+    options?: string[]
+    /**
+     * Owner of the mounted filesystem's root directory, as numeric uid or uid:gid. Flag: --owner.
+     */
+    owner?: string
+    /**
+     * Permission bits of the mounted filesystem's root directory, in octal, e.g. "0750". Flag: --mode.
+     */
+    mode?: string
+  }
+  /**
+   * grow: when the spec size is larger than the volume, grow the volume and then its filesystem. never: leave sizes alone. Flag: --resize.
+   */
+  resize?: 'grow' | 'never'
+}
+/**
+ * Tags every volume of the pool carries; cps also puts them on the volumes it creates. Flag: --tag k=v (repeat).
+ */
+export interface Tags {
+  [k: string]: string
+}

@@ -1,0 +1,40 @@
+import { ProviderError } from '../errors.js'
+import type { Change } from '../plan/change.js'
+import type { Volume } from '../providers/provider.js'
+import { act, type StepDeps, type Step, same } from './context.js'
+import { verifyIdentity } from './identity.js'
+
+/** The volume's provider record, which must exist once claimed. */
+export async function mustGetVolume(deps: StepDeps, id: string, name: string): Promise<Volume> {
+  const vol = await deps.provider.getVolume(id)
+  if (!vol)
+    throw new ProviderError(`volume ${id} of ${name} no longer exists`, {
+      volume: id,
+      hint: 'it was deleted outside cps; remove it from the checkpoint (or the checkpoint file) and rerun',
+    })
+  return vol
+}
+
+/** attach: make the volume's block device present on this host and check its identity. */
+export const attach: Step = async (ctx, deps) => {
+  const out: Change[] = []
+  if (ctx.pending || !ctx.volumeId) {
+    await act(ctx, out, 'attach', 'create', 'attach the volume to this host', async () => {})
+    return { changes: out, summary: 'would attach' }
+  }
+  const vol = await mustGetVolume(deps, ctx.volumeId, ctx.spec.name)
+  const found = await deps.provider.findDevice(vol)
+  let device = found
+  if (found) {
+    same(ctx, out, 'attach', `volume ${vol.id} is device ${found}`)
+  } else {
+    device = await act(ctx, out, 'attach', 'create', `attach volume ${vol.id} as a block device`, () =>
+      deps.provider.ensureDevice(vol),
+    )
+    if (!device) return { changes: out, pending: true, summary: 'would attach' }
+  }
+  const id = await verifyIdentity(deps.host, device as string, vol, deps.provider.expectedIdentity(vol))
+  if (ctx.mode === 'apply' && deps.checkpoint.facts(ctx.spec.name).device !== device)
+    await deps.checkpoint.update(ctx.spec.name, { device })
+  return { device, changes: out, summary: `${vol.id} is ${device} (${id.realPath})` }
+}

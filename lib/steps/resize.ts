@@ -1,0 +1,69 @@
+import type { Host } from '../hosts/host.js'
+import type { Change } from '../plan/change.js'
+import type { FsType } from '../spec/types.js'
+import { mustGetVolume } from './attach.js'
+import { act, type Step, same } from './context.js'
+
+const MiB = 1024 * 1024
+
+/** Does a filesystem of fsBytes need growing to fill deviceBytes? Slack covers fs alignment. */
+export function needsGrow(fsBytes: number, deviceBytes: number): boolean {
+  return deviceBytes - fsBytes > Math.max(16 * MiB, deviceBytes / 100)
+}
+
+/** How far a mounted filesystem should grow to fill its device, or undefined when it fills it. */
+export async function mountedGrowth(host: Host, device: string, type: FsType, mountpoint: string): Promise<{ from: number; to: number } | undefined> {
+  const dev = await host.identity(device)
+  const fsBytes = await host.filesystemSize(device, type, mountpoint)
+  if (!dev || !needsGrow(fsBytes, dev.sizeBytes)) return undefined
+  return { from: fsBytes, to: dev.sizeBytes }
+}
+
+const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`
+
+/**
+ * resize: grow the volume when the spec size is larger (never shrink), then grow an unmounted
+ * ext4 offline (e2fsck -f, resize2fs). xfs and btrfs only grow mounted: the mount step does it.
+ */
+export const resize: Step = async (ctx, deps) => {
+  const out: Change[] = []
+  const warnings: string[] = []
+  const spec = ctx.spec
+  if (ctx.pending || !ctx.volumeId || !ctx.device) return { changes: out, summary: 'new volume, nothing to grow' }
+  if (spec.resize === 'never') return { changes: out, summary: 'resize: never' }
+  const vol = await mustGetVolume(deps, ctx.volumeId, spec.name)
+  const device = ctx.device
+  const type = spec.filesystem.type
+  let grewVolume = false
+  if (spec.sizeGiB !== undefined && spec.sizeGiB > vol.sizeGiB) {
+    await act(ctx, out, 'resize', 'update', `grow volume ${vol.id} from ${vol.sizeGiB} to ${spec.sizeGiB} GiB`, () =>
+      deps.provider.growVolume(vol, spec.sizeGiB as number),
+    )
+    grewVolume = true
+  } else if (spec.sizeGiB !== undefined && spec.sizeGiB < vol.sizeGiB) {
+    const msg = `spec size ${spec.sizeGiB} GiB is smaller than volume ${vol.id} (${vol.sizeGiB} GiB); cps never shrinks`
+    warnings.push(msg)
+    deps.log.warn(`[${spec.name}] ${msg}`)
+  }
+  if (ctx.mode === 'plan' && grewVolume) {
+    const how = type === 'ext4' ? 'grow ext4 filesystem to fill the volume' : `grow ${type} filesystem once mounted`
+    await act(ctx, out, 'resize', 'update', how, async () => {})
+    return { changes: out, warnings, summary: 'would grow' }
+  }
+
+  const mounted = (await deps.host.mountsOf((await deps.host.identity(device))?.realPath ?? device))[0]
+  if (type !== 'ext4' || mounted) {
+    // Grown online after mount (xfs, btrfs, or an ext4 already mounted).
+    return { growAfterMount: true, changes: out, warnings, summary: grewVolume ? 'volume grown; filesystem grows once mounted' : 'size ok' }
+  }
+  const dev = await deps.host.identity(device)
+  const fsBytes = await deps.host.filesystemSize(device, type)
+  if (dev && needsGrow(fsBytes, dev.sizeBytes)) {
+    await act(ctx, out, 'resize', 'update', `grow ext4 on ${device} offline from ${gib(fsBytes)} to ${gib(dev.sizeBytes)} (e2fsck -f, resize2fs)`, () =>
+      deps.host.growOffline(device, type),
+    )
+    return { changes: out, warnings, summary: 'grew ext4 offline' }
+  }
+  if (!grewVolume) same(ctx, out, 'resize', `${vol.sizeGiB} GiB volume, filesystem fills it`)
+  return { changes: out, warnings, summary: 'size ok' }
+}
