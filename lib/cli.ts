@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type CAC, cac } from 'cac'
 import { CpsError, ExitCode, exitCodeOf } from './errors.js'
-import { type LogFormat, createLogger, log, setLogger } from './log.js'
+import { createLogger, type LogFormat, log, setLogger } from './log.js'
 import { defaults, packageRoot } from './paths.js'
 import { optionKey, specFlags } from './spec/flags.js'
 
@@ -17,7 +17,8 @@ interface CommonOptions {
   [flag: string]: unknown
 }
 
-const last = (v: unknown): string | undefined => (Array.isArray(v) ? v[v.length - 1] : v === undefined ? undefined : String(v))
+const last = (v: unknown): string | undefined =>
+  Array.isArray(v) ? v[v.length - 1] : v === undefined ? undefined : String(v)
 
 function withSpecFlags(cmd: ReturnType<CAC['command']>) {
   for (const f of specFlags) cmd.option(`--${f.name} <value>`, f.help, { type: [String] })
@@ -26,7 +27,8 @@ function withSpecFlags(cmd: ReturnType<CAC['command']>) {
 
 function specFlagValues(options: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const f of specFlags) if (options[optionKey(f)] !== undefined) out[optionKey(f)] = options[optionKey(f)]
+  for (const f of specFlags)
+    if (options[optionKey(f)] !== undefined) out[optionKey(f)] = options[optionKey(f)]
   return out
 }
 
@@ -34,7 +36,9 @@ async function loadFrom(file: string | undefined, options: Record<string, unknow
   const { loadSpec } = await import('./spec/load.js')
   const flags = specFlagValues(options)
   if (!file && Object.keys(flags).length === 0)
-    throw new CpsError('no spec given', { hint: 'pass a spec file (cps apply volume.yaml) or flags (--name data --tag app=x --size 10 --mount /data)' })
+    throw new CpsError('no spec given', {
+      hint: 'pass a spec file (cps apply volume.yaml) or flags (--name data --tag app=x --size 10 --mount /data)',
+    })
   return loadSpec({ file, flags })
 }
 
@@ -42,25 +46,38 @@ function positiveSeconds(value: unknown, flag: string, fallback: number): number
   const text = last(value)
   if (text === undefined) return fallback
   const n = Number(text)
-  if (!Number.isFinite(n) || n < 0) throw new CpsError(`flag ${flag}: expected a number of seconds, got "${text}"`)
+  if (!Number.isFinite(n) || n < 0)
+    throw new CpsError(`flag ${flag}: expected a number of seconds, got "${text}"`)
   return n
 }
 
 /** Build the CLI. Parsing takes argv as a parameter so tests can call it. */
-export function createCli(out: (text: string) => void = (t) => process.stdout.write(t)): { cli: CAC; result: { code: number } } {
+export function createCli(out: (text: string) => void = (t) => process.stdout.write(t)): {
+  cli: CAC
+  result: { code: number }
+} {
   const result: { code: number } = { code: ExitCode.ok }
   const cli = cac('cps')
 
   cli
     .option('--json', 'Print the result as JSON on stdout')
-    .option('--log-format <format>', '[pretty|json] log lines on stderr (default: pretty)', { type: [String] })
+    .option('--log-format <format>', '[pretty|json] log lines on stderr (default: pretty)', {
+      type: [String],
+    })
     .option('--verbose', 'Log debug detail')
     .option('--quiet', 'Log warnings and errors only')
 
   withSpecFlags(
     cli
-      .command('apply [file]', 'Converge: find or create, claim, attach, format if provably blank, grow and mount')
-      .option('--lock-timeout <seconds>', `[seconds] wait this long for another cps run on this host (default: ${defaults.lockTimeoutSeconds})`, { type: [String] })
+      .command(
+        'apply [file]',
+        'Converge: find or create, claim, attach, format if provably blank, grow and mount',
+      )
+      .option(
+        '--lock-timeout <seconds>',
+        `[seconds] wait this long for another cps run on this host (default: ${defaults.lockTimeoutSeconds})`,
+        { type: [String] },
+      )
       .example('cps apply volume.yaml')
       .example('cps apply --name data --tag app=demo --size 10 --fs xfs --mount /data'),
   ).action(async (file: string | undefined, options: CommonOptions) => {
@@ -87,13 +104,16 @@ export function createCli(out: (text: string) => void = (t) => process.stdout.wr
     result.code = r.exitCode || (options.detailedExitcode && hasChanges(r) ? ExitCode.changes : ExitCode.ok)
   })
 
-  withSpecFlags(cli.command('validate [file]', 'Check a spec (file and flags) against the schema; touch nothing')).action(
-    async (file: string | undefined, options: CommonOptions) => {
-      const spec = await loadFrom(file, options)
-      if (options.json) out(`${JSON.stringify(spec, null, 2)}\n`)
-      else out(`${spec.source}: valid (${spec.volumes.length} volume${spec.volumes.length === 1 ? '' : 's'}: ${spec.volumes.map((v) => v.name).join(', ')})\n`)
-    },
-  )
+  withSpecFlags(
+    cli.command('validate [file]', 'Check a spec (file and flags) against the schema; touch nothing'),
+  ).action(async (file: string | undefined, options: CommonOptions) => {
+    const spec = await loadFrom(file, options)
+    if (options.json) out(`${JSON.stringify(spec, null, 2)}\n`)
+    else
+      out(
+        `${spec.source}: valid (${spec.volumes.length} volume${spec.volumes.length === 1 ? '' : 's'}: ${spec.volumes.map((v) => v.name).join(', ')})\n`,
+      )
+  })
 
   withSpecFlags(
     cli
@@ -103,16 +123,21 @@ export function createCli(out: (text: string) => void = (t) => process.stdout.wr
   ).action(async (file: string | undefined, options: CommonOptions) => {
     const { status } = await import('./status.js')
     const flags = specFlagValues(options)
-    const spec = file || Object.keys(flags).length > 1 || (Object.keys(flags).length === 1 && !flags.state) ? await loadFrom(file, options) : undefined
+    const spec =
+      file || Object.keys(flags).length > 1 || (Object.keys(flags).length === 1 && !flags.state)
+        ? await loadFrom(file, options)
+        : undefined
     const r = await status({ spec, statePath: last(options.state) ?? spec?.state ?? defaults.state })
     out(options.json ? `${JSON.stringify(r.data, null, 2)}\n` : r.text)
     result.code = r.exitCode
   })
 
-  cli.command('schema', 'Print the JSON Schema of the spec (for editors: # yaml-language-server: $schema=...)').action(async () => {
-    const { schemaText } = await import('./spec/schema.js')
-    out(schemaText())
-  })
+  cli
+    .command('schema', 'Print the JSON Schema of the spec (for editors: # yaml-language-server: $schema=...)')
+    .action(async () => {
+      const { schemaText } = await import('./spec/schema.js')
+      out(schemaText())
+    })
 
   cli.help((sections) => {
     sections.push({
@@ -139,11 +164,13 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     const parsed = cli.parse(argv, { run: false })
     const o = parsed.options as CommonOptions
     const format = (last(o.logFormat) ?? 'pretty') as LogFormat
-    if (format !== 'pretty' && format !== 'json') throw new CpsError(`flag --log-format: expected pretty or json, got "${format}"`)
+    if (format !== 'pretty' && format !== 'json')
+      throw new CpsError(`flag --log-format: expected pretty or json, got "${format}"`)
     setLogger(createLogger(format, o.verbose ? 4 : o.quiet ? 1 : 3))
     if (!cli.matchedCommand) {
       if (parsed.options.help || parsed.options.version) return ExitCode.ok
-      if (cli.args.length) throw new CpsError(`unknown command "${cli.args[0]}"`, { hint: 'run cps --help for the commands' })
+      if (cli.args.length)
+        throw new CpsError(`unknown command "${cli.args[0]}"`, { hint: 'run cps --help for the commands' })
       cli.outputHelp()
       return ExitCode.error
     }

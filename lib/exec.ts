@@ -56,7 +56,10 @@ export const systemExec: Exec = (cmd, args, opts = {}) =>
         if (e.code === 'ENOENT') {
           const pkg = packages[cmd] ?? 'util-linux'
           return reject(
-            new HostError(`${cmd} is not installed`, { cause: err, hint: `install it: apt-get install -y ${pkg}` }),
+            new HostError(`${cmd} is not installed`, {
+              cause: err,
+              hint: `install it: apt-get install -y ${pkg}`,
+            }),
           )
         }
         const code = typeof e.code === 'number' ? e.code : -1

@@ -1,4 +1,4 @@
-import { type ConsolaInstance, type LogObject, createConsola } from 'consola'
+import { type ConsolaInstance, createConsola, type LogObject } from 'consola'
 
 export type LogFormat = 'pretty' | 'json'
 

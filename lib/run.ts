@@ -4,7 +4,7 @@ import { ExitCode } from './errors.js'
 import type { Host } from './hosts/host.js'
 import { LinuxHost } from './hosts/linux/linux-host.js'
 import { log } from './log.js'
-import { type VolumeResult, countChanges } from './plan/change.js'
+import { countChanges, type VolumeResult } from './plan/change.js'
 import { LocalProvider } from './providers/local/local-provider.js'
 import type { Provider } from './providers/provider.js'
 import type { ProviderConfig, ResolvedSpec } from './spec/types.js'
@@ -42,7 +42,11 @@ export function defaultProvider(cfg: ProviderConfig): Provider {
  * Reconcile every volume of a spec, each on its own machine: one failing does not stop the
  * others. apply holds the host lock and writes the checkpoint; plan changes nothing.
  */
-export async function reconcile(spec: ResolvedSpec, opts: RunOptions, deps: RunDeps = {}): Promise<RunResult> {
+export async function reconcile(
+  spec: ResolvedSpec,
+  opts: RunOptions,
+  deps: RunDeps = {},
+): Promise<RunResult> {
   const provider = (deps.createProvider ?? defaultProvider)(spec.provider)
   const host = (deps.createHost ?? (() => new LinuxHost()))()
   const lock =
@@ -64,7 +68,14 @@ export async function reconcile(spec: ResolvedSpec, opts: RunOptions, deps: RunD
           .filter(([name, f]) => name !== vol.name && f.volumeId)
           .map(([, f]) => f.volumeId as string),
       )
-      const machine = createReconcileMachine({ provider, host, checkpoint, log, heldByOthers, random: opts.random })
+      const machine = createReconcileMachine({
+        provider,
+        host,
+        checkpoint,
+        log,
+        heldByOthers,
+        random: opts.random,
+      })
       const input: ReconcileContext = { mode: opts.mode, spec: vol, changes: [], warnings: [], timings: {} }
       let ctx: ReconcileContext
       try {
@@ -73,7 +84,8 @@ export async function reconcile(spec: ResolvedSpec, opts: RunOptions, deps: RunD
         ctx = { ...input, error: serializeError(err) }
       }
       instanceId ??= ctx.instanceId
-      if (ctx.error) log.error(`[${vol.name}] ${ctx.error.message}${ctx.error.hint ? `\n  hint: ${ctx.error.hint}` : ''}`)
+      if (ctx.error)
+        log.error(`[${vol.name}] ${ctx.error.message}${ctx.error.hint ? `\n  hint: ${ctx.error.hint}` : ''}`)
       volumes.push({
         name: vol.name,
         volumeId: ctx.volumeId,

@@ -1,7 +1,7 @@
 import { renderHuman } from './plan/render.js'
 import { type RunDeps, type RunResult, reconcile } from './run.js'
 import type { ResolvedSpec } from './spec/types.js'
-import { type VolumeFacts, readCheckpoint } from './state/checkpoint.js'
+import { readCheckpoint, type VolumeFacts } from './state/checkpoint.js'
 
 export interface StatusResult {
   text: string
@@ -22,7 +22,10 @@ function describeFacts(f: VolumeFacts): string {
 }
 
 /** The checkpoint's facts and, given a spec, what is live (a read-only plan). */
-export async function status(opts: { spec?: ResolvedSpec; statePath: string }, deps: RunDeps = {}): Promise<StatusResult> {
+export async function status(
+  opts: { spec?: ResolvedSpec; statePath: string },
+  deps: RunDeps = {},
+): Promise<StatusResult> {
   const cp = await readCheckpoint(opts.statePath, { readOnly: true })
   const lines = [`Checkpoint ${opts.statePath}`]
   const names = Object.keys(cp.volumes)
@@ -31,7 +34,15 @@ export async function status(opts: { spec?: ResolvedSpec; statePath: string }, d
   let live: RunResult | undefined
   if (opts.spec) {
     live = await reconcile(opts.spec, { mode: 'plan' }, deps)
-    lines.push('', `Live (${opts.spec.source}${live.instanceId ? `, instance ${live.instanceId}` : ''}):`, renderHuman(live).trimEnd())
+    lines.push(
+      '',
+      `Live (${opts.spec.source}${live.instanceId ? `, instance ${live.instanceId}` : ''}):`,
+      renderHuman(live).trimEnd(),
+    )
   }
-  return { text: `${lines.join('\n')}\n`, data: { state: opts.statePath, checkpoint: cp.volumes, live }, exitCode: live?.exitCode ?? 0 }
+  return {
+    text: `${lines.join('\n')}\n`,
+    data: { state: opts.statePath, checkpoint: cp.volumes, live },
+    exitCode: live?.exitCode ?? 0,
+  }
 }

@@ -1,5 +1,6 @@
 import { assign, fromPromise, setup } from 'xstate'
 import { CpsError } from '../lib/errors.js'
+import { failpoint } from '../lib/failpoint.js'
 import type { SerializedError, StepName } from '../lib/plan/change.js'
 import { attach } from '../lib/steps/attach.js'
 import { claim } from '../lib/steps/claim.js'
@@ -8,7 +9,6 @@ import { discover } from '../lib/steps/discover.js'
 import { format } from '../lib/steps/format.js'
 import { mount } from '../lib/steps/mount.js'
 import { resize } from '../lib/steps/resize.js'
-import { failpoint } from '../lib/failpoint.js'
 
 /** The steps by name; tests replace some with machine.provide(). */
 export const stepFunctions: Record<StepName, Step> = { discover, claim, attach, format, resize, mount }
@@ -16,8 +16,18 @@ export const stepFunctions: Record<StepName, Step> = { discover, claim, attach, 
 /** Serialise any error into the context (JSON only). */
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof CpsError)
-    return { name: err.name, message: err.message, exitCode: err.exitCode, hint: err.hint, device: err.device }
-  return { name: 'Error', message: err instanceof Error ? (err.stack ?? err.message) : String(err), exitCode: 1 }
+    return {
+      name: err.name,
+      message: err.message,
+      exitCode: err.exitCode,
+      hint: err.hint,
+      device: err.device,
+    }
+  return {
+    name: 'Error',
+    message: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    exitCode: 1,
+  }
 }
 
 /** Wrap a step as a promise actor that times it, logs one line, and hits its failpoint after. */
@@ -72,8 +82,14 @@ export function createReconcileMachine(deps: StepDeps) {
         invoke: {
           src: 'discover',
           input: ({ context }) => context,
-          onDone: { target: 'claim', actions: assign(({ context, event }) => merge(context, 'discover', event.output)) },
-          onError: { target: 'failed', actions: assign({ error: ({ event }) => serializeError(event.error) }) },
+          onDone: {
+            target: 'claim',
+            actions: assign(({ context, event }) => merge(context, 'discover', event.output)),
+          },
+          onError: {
+            target: 'failed',
+            actions: assign({ error: ({ event }) => serializeError(event.error) }),
+          },
         },
       },
       claim: {
@@ -81,8 +97,14 @@ export function createReconcileMachine(deps: StepDeps) {
         invoke: {
           src: 'claim',
           input: ({ context }) => context,
-          onDone: { target: 'attach', actions: assign(({ context, event }) => merge(context, 'claim', event.output)) },
-          onError: { target: 'failed', actions: assign({ error: ({ event }) => serializeError(event.error) }) },
+          onDone: {
+            target: 'attach',
+            actions: assign(({ context, event }) => merge(context, 'claim', event.output)),
+          },
+          onError: {
+            target: 'failed',
+            actions: assign({ error: ({ event }) => serializeError(event.error) }),
+          },
         },
       },
       attach: {
@@ -90,8 +112,14 @@ export function createReconcileMachine(deps: StepDeps) {
         invoke: {
           src: 'attach',
           input: ({ context }) => context,
-          onDone: { target: 'format', actions: assign(({ context, event }) => merge(context, 'attach', event.output)) },
-          onError: { target: 'failed', actions: assign({ error: ({ event }) => serializeError(event.error) }) },
+          onDone: {
+            target: 'format',
+            actions: assign(({ context, event }) => merge(context, 'attach', event.output)),
+          },
+          onError: {
+            target: 'failed',
+            actions: assign({ error: ({ event }) => serializeError(event.error) }),
+          },
         },
       },
       format: {
@@ -99,8 +127,14 @@ export function createReconcileMachine(deps: StepDeps) {
         invoke: {
           src: 'format',
           input: ({ context }) => context,
-          onDone: { target: 'resize', actions: assign(({ context, event }) => merge(context, 'format', event.output)) },
-          onError: { target: 'failed', actions: assign({ error: ({ event }) => serializeError(event.error) }) },
+          onDone: {
+            target: 'resize',
+            actions: assign(({ context, event }) => merge(context, 'format', event.output)),
+          },
+          onError: {
+            target: 'failed',
+            actions: assign({ error: ({ event }) => serializeError(event.error) }),
+          },
         },
       },
       resize: {
@@ -108,8 +142,14 @@ export function createReconcileMachine(deps: StepDeps) {
         invoke: {
           src: 'resize',
           input: ({ context }) => context,
-          onDone: { target: 'mount', actions: assign(({ context, event }) => merge(context, 'resize', event.output)) },
-          onError: { target: 'failed', actions: assign({ error: ({ event }) => serializeError(event.error) }) },
+          onDone: {
+            target: 'mount',
+            actions: assign(({ context, event }) => merge(context, 'resize', event.output)),
+          },
+          onError: {
+            target: 'failed',
+            actions: assign({ error: ({ event }) => serializeError(event.error) }),
+          },
         },
       },
       mount: {
@@ -117,8 +157,14 @@ export function createReconcileMachine(deps: StepDeps) {
         invoke: {
           src: 'mount',
           input: ({ context }) => context,
-          onDone: { target: 'done', actions: assign(({ context, event }) => merge(context, 'mount', event.output)) },
-          onError: { target: 'failed', actions: assign({ error: ({ event }) => serializeError(event.error) }) },
+          onDone: {
+            target: 'done',
+            actions: assign(({ context, event }) => merge(context, 'mount', event.output)),
+          },
+          onError: {
+            target: 'failed',
+            actions: assign({ error: ({ event }) => serializeError(event.error) }),
+          },
         },
       },
       done: { type: 'final', description: 'Converged.' },

@@ -5,7 +5,9 @@ const symbol: Record<Action, string> = { create: '+', update: '~', none: '=' }
 const legendText: Record<Action, string> = { create: '+ create', update: '~ change', none: '= already so' }
 
 function legend(changes: Change[]): string {
-  const present = (['create', 'update', 'none'] as Action[]).filter((a) => changes.some((c) => c.action === a))
+  const present = (['create', 'update', 'none'] as Action[]).filter((a) =>
+    changes.some((c) => c.action === a),
+  )
   return present.length ? `Symbols: ${present.map((a) => legendText[a]).join('   ')}` : ''
 }
 
@@ -35,11 +37,18 @@ export function renderHuman(result: RunResult): string {
   const vols = `${n} volume${n === 1 ? '' : 's'}`
   if (result.mode === 'plan') {
     if (add + change === 0 && !failed) lines.push(`No changes. ${vols} up to date.`)
-    else lines.push(`Plan: ${add} to add, ${change} to change, 0 to destroy.${failed ? ` ${failed} of ${vols} could not be planned.` : ''}`)
+    else
+      lines.push(
+        `Plan: ${add} to add, ${change} to change, 0 to destroy.${failed ? ` ${failed} of ${vols} could not be planned.` : ''}`,
+      )
   } else if (failed) {
     lines.push(`Apply failed for ${failed} of ${vols}: ${add} added, ${change} changed before the failure.`)
   } else {
-    lines.push(add + change === 0 ? `No changes. ${vols} up to date.` : `Apply complete! ${add} added, ${change} changed, 0 destroyed.`)
+    lines.push(
+      add + change === 0
+        ? `No changes. ${vols} up to date.`
+        : `Apply complete! ${add} added, ${change} changed, 0 destroyed.`,
+    )
   }
   return `${lines.join('\n')}\n`
 }

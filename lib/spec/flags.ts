@@ -50,14 +50,24 @@ export const specFlags: readonly SpecFlag[] = [
   v('tag', ['pool', 'tags'], 'tags', '[k=v] pool tag; repeat for more (required without a file)'),
   v('size', ['create', 'sizeGiB'], 'integer', '[GiB] size to create with, and to grow to'),
   v('fs', ['filesystem', 'type'], 'string', '[ext4|xfs|btrfs] filesystem type (default: ext4)'),
-  v('format', ['filesystem', 'format'], 'string', '[if-created|if-blank] when mkfs may run (default: if-created)'),
+  v(
+    'format',
+    ['filesystem', 'format'],
+    'string',
+    '[if-created|if-blank] when mkfs may run (default: if-created)',
+  ),
   v('label', ['filesystem', 'label'], 'string', '[string] filesystem label'),
   v('mkfs-option', ['filesystem', 'mkfsOptions'], 'list', '[string] extra mkfs argument; repeat for more'),
   v('mount', ['mount', 'path'], 'string', '[path] mount point (required without a file)'),
   v('mount-option', ['mount', 'options'], 'list', '[string] mount option, e.g. noatime; repeat for more'),
   v('owner', ['mount', 'owner'], 'string', '[uid[:gid]] owner of the mounted root directory'),
   v('mode', ['mount', 'mode'], 'string', '[octal] mode of the mounted root directory, e.g. 0750'),
-  v('resize', ['resize'], 'string', '[grow|never] grow volume and filesystem when --size grows (default: grow)'),
+  v(
+    'resize',
+    ['resize'],
+    'string',
+    '[grow|never] grow volume and filesystem when --size grows (default: grow)',
+  ),
 ]
 
 /** The camelCase key cac gives a flag's value. */

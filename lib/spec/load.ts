@@ -3,7 +3,7 @@ import { type Document, LineCounter, parseDocument } from 'yaml'
 import { ConfigError } from '../errors.js'
 import { defaults } from '../paths.js'
 import { applyFlags } from './flags.js'
-import { type Location, formatLocation, locate, pointerKeys } from './locate.js'
+import { formatLocation, type Location, locate, pointerKeys } from './locate.js'
 import { type ErrorObject, validator } from './schema.js'
 import type { Spec } from './spec.gen.js'
 import type { ResolvedSpec, ResolvedVolume } from './types.js'
@@ -21,7 +21,9 @@ export class SpecError extends ConfigError {
   readonly problems: SpecProblem[]
   constructor(problems: SpecProblem[], hint?: string) {
     const lines = problems.map((p) => `${formatLocation(p.location)}: ${p.pointer || '/'}: ${p.message}`)
-    super(lines.join('\n'), { hint: hint ?? 'fix the spec; `cps schema` prints every field with its description' })
+    super(lines.join('\n'), {
+      hint: hint ?? 'fix the spec; `cps schema` prints every field with its description',
+    })
     this.problems = problems
   }
   override toJSON(): Record<string, unknown> {
@@ -113,7 +115,9 @@ async function parseFile(file: string): Promise<Parsed> {
   if (bad) {
     const pos = counter.linePos(bad.pos[0])
     const what = bad.message.split('\n')[0] ?? bad.code
-    throw new SpecError([{ location: { file, line: pos.line, col: pos.col }, pointer: '', message: `YAML syntax: ${what}` }])
+    throw new SpecError([
+      { location: { file, line: pos.line, col: pos.col }, pointer: '', message: `YAML syntax: ${what}` },
+    ])
   }
   return { doc, counter, data: doc.toJS() }
 }
@@ -127,16 +131,28 @@ function crossChecks(spec: Spec, where: (pointer: string, key?: string) => Locat
     const seen = names.get(vol.name)
     if (seen !== undefined) {
       const pointer = `/volumes/${i}/name`
-      problems.push({ location: where(pointer), pointer, message: `duplicate volume name "${vol.name}" (also volumes[${seen}])` })
+      problems.push({
+        location: where(pointer),
+        pointer,
+        message: `duplicate volume name "${vol.name}" (also volumes[${seen}])`,
+      })
     } else names.set(vol.name, i)
     const path = vol.mount.path
     const pointer = `/volumes/${i}/mount/path`
     const other = paths.get(path)
     if (other !== undefined)
-      problems.push({ location: where(pointer), pointer, message: `mount path ${path} is also used by volumes[${other}]` })
+      problems.push({
+        location: where(pointer),
+        pointer,
+        message: `mount path ${path} is also used by volumes[${other}]`,
+      })
     else paths.set(path, i)
     if (/^\/(proc|sys|dev|run)(\/|$)/.test(path))
-      problems.push({ location: where(pointer), pointer, message: `mount path ${path} is under a kernel filesystem (/proc, /sys, /dev, /run)` })
+      problems.push({
+        location: where(pointer),
+        pointer,
+        message: `mount path ${path} is under a kernel filesystem (/proc, /sys, /dev, /run)`,
+      })
   })
   return problems
 }
@@ -179,7 +195,13 @@ export async function loadSpec(opts: LoadOptions): Promise<ResolvedSpec> {
   const file = opts.file ?? '<flags>'
   const parsed: Parsed = opts.file ? await parseFile(opts.file) : {}
   if (opts.file && (parsed.data === null || typeof parsed.data !== 'object' || Array.isArray(parsed.data)))
-    throw new SpecError([{ location: { file, line: 1, col: 1 }, pointer: '', message: `the spec must be a map with apiVersion and volumes (got ${describeType(parsed.data ?? null)})` }])
+    throw new SpecError([
+      {
+        location: { file, line: 1, col: 1 },
+        pointer: '',
+        message: `the spec must be a map with apiVersion and volumes (got ${describeType(parsed.data ?? null)})`,
+      },
+    ])
   const { spec, setBy } = applyFlags(parsed.data as Record<string, unknown> | undefined, opts.flags ?? {})
 
   // A value set by a flag is reported at the flag; anything else at its place in the file.

@@ -1,4 +1,4 @@
-import { isMap, isNode, isPair, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml'
+import { type Document, isMap, isNode, isPair, isScalar, isSeq, type LineCounter, type Node } from 'yaml'
 
 /** A place in the spec a message can point at: `file:line:col`, or the flag that set it. */
 export interface Location {

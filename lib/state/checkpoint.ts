@@ -56,7 +56,9 @@ export async function readCheckpoint(path: string, opts: { readOnly?: boolean } 
   }
   const aside = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '')}`
   await rename(path, aside)
-  log.warn(`checkpoint ${path} was corrupt or not a cps v1 checkpoint; moved it to ${aside} and rediscovering`)
+  log.warn(
+    `checkpoint ${path} was corrupt or not a cps v1 checkpoint; moved it to ${aside} and rediscovering`,
+  )
   return empty()
 }
 

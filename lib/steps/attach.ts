@@ -1,7 +1,7 @@
 import { ProviderError } from '../errors.js'
 import type { Change } from '../plan/change.js'
 import type { Volume } from '../providers/provider.js'
-import { act, type StepDeps, type Step, same } from './context.js'
+import { act, type Step, type StepDeps, same } from './context.js'
 import { verifyIdentity } from './identity.js'
 
 /** The volume's provider record, which must exist once claimed. */

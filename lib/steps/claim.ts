@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { ProviderError } from '../errors.js'
 import type { Change } from '../plan/change.js'
-import { Tag, type Volume, describeTags } from '../providers/provider.js'
+import { describeTags, Tag, type Volume } from '../providers/provider.js'
 import { act, type Step } from './context.js'
 import { isCandidate } from './discover.js'
 
@@ -38,11 +38,25 @@ export const claim: Step = async (ctx, deps) => {
 
   if (ctx.mode === 'plan') {
     if (candidates.length) {
-      await act(ctx, out, 'claim', 'update', `attach an available volume of pool ${pool} (candidates: ${candidates.join(', ')})`, async () => {})
+      await act(
+        ctx,
+        out,
+        'claim',
+        'update',
+        `attach an available volume of pool ${pool} (candidates: ${candidates.join(', ')})`,
+        async () => {},
+      )
       return { pending: true, changes: out, summary: `would claim one of ${candidates.length}` }
     }
     if (ctx.spec.sizeGiB === undefined) throw noneLeft(name, pool)
-    await act(ctx, out, 'claim', 'create', `create volume ${ctx.spec.sizeGiB} GiB in pool ${pool}, with a format token`, async () => {})
+    await act(
+      ctx,
+      out,
+      'claim',
+      'create',
+      `create volume ${ctx.spec.sizeGiB} GiB in pool ${pool}, with a format token`,
+      async () => {},
+    )
     return { pending: true, changes: out, summary: 'would create a volume' }
   }
 
@@ -63,13 +77,23 @@ export const claim: Step = async (ctx, deps) => {
     (await attachFirst(candidates)) ??
     (await attachFirst(
       shuffle(
-        (await provider.listPool(ctx.spec.poolTags)).filter((v) => isCandidate(v, instanceId, heldByOthers)).map((v) => v.id),
+        (
+          await provider.listPool(ctx.spec.poolTags)
+        )
+          .filter((v) => isCandidate(v, instanceId, heldByOthers))
+          .map((v) => v.id),
         random,
       ),
     ))
   if (won) {
     await checkpoint.update(name, { volumeId: won.id, claimId: undefined })
-    out.push({ volume: name, step: 'claim', action: 'update', what: `claimed available volume ${won.id} (${won.sizeGiB} GiB)`, done: true })
+    out.push({
+      volume: name,
+      step: 'claim',
+      action: 'update',
+      what: `claimed available volume ${won.id} (${won.sizeGiB} GiB)`,
+      done: true,
+    })
     return { volumeId: won.id, changes: out, summary: `claimed ${won.id}` }
   }
 
@@ -88,15 +112,24 @@ export const claim: Step = async (ctx, deps) => {
       [Tag.name]: name,
     },
   })
-  out.push({ volume: name, step: 'claim', action: 'create', what: `created volume ${created.id} (${created.sizeGiB} GiB) in pool ${pool}`, done: true })
+  out.push({
+    volume: name,
+    step: 'claim',
+    action: 'create',
+    what: `created volume ${created.id} (${created.sizeGiB} GiB) in pool ${pool}`,
+    done: true,
+  })
   const vol = await provider.attachVolume(created.id)
   await checkpoint.update(name, { volumeId: vol.id, claimId: undefined })
   return { volumeId: vol.id, changes: out, summary: `created ${vol.id}` }
 }
 
 function noneLeft(name: string, pool: string): ProviderError {
-  return new ProviderError(`pool ${pool} has no available volume for ${name}, and the spec has no create.sizeGiB`, {
-    volume: name,
-    hint: 'add volumes to the pool, free one, or set create.sizeGiB (--size) so cps creates one',
-  })
+  return new ProviderError(
+    `pool ${pool} has no available volume for ${name}, and the spec has no create.sizeGiB`,
+    {
+      volume: name,
+      hint: 'add volumes to the pool, free one, or set create.sizeGiB (--size) so cps creates one',
+    },
+  )
 }

@@ -1,16 +1,22 @@
 import type { Change } from '../plan/change.js'
-import { Tag, type Volume, describeTags } from '../providers/provider.js'
+import { describeTags, Tag, type Volume } from '../providers/provider.js'
 import { type Step, same } from './context.js'
 
 /** A volume created for another instance is left to it for this long (its claim from birth). */
 export const CREATED_FOR_GRACE_MS = 180_000
 
 /** Can this instance try to claim the volume? */
-export function isCandidate(vol: Volume, instanceId: string, heldByOthers: Set<string>, now = Date.now()): boolean {
+export function isCandidate(
+  vol: Volume,
+  instanceId: string,
+  heldByOthers: Set<string>,
+  now = Date.now(),
+): boolean {
   if (vol.state !== 'available' || vol.attachedTo) return false
   if (heldByOthers.has(vol.id)) return false
   const createdFor = vol.tags[Tag.createdFor]
-  if (createdFor && createdFor !== instanceId && now - Date.parse(vol.createdAt) < CREATED_FOR_GRACE_MS) return false
+  if (createdFor && createdFor !== instanceId && now - Date.parse(vol.createdAt) < CREATED_FOR_GRACE_MS)
+    return false
   return true
 }
 
@@ -28,7 +34,11 @@ export const discover: Step = async (ctx, { provider, checkpoint, heldByOthers, 
 
   if (facts.volumeId && !mine.some((v) => v.id === facts.volumeId)) {
     const seen = pool.find((v) => v.id === facts.volumeId)
-    const where = seen ? (seen.attachedTo ? `attached to ${seen.attachedTo}` : seen.state) : 'gone from the pool'
+    const where = seen
+      ? seen.attachedTo
+        ? `attached to ${seen.attachedTo}`
+        : seen.state
+      : 'gone from the pool'
     const msg = `checkpoint names ${facts.volumeId} but it is ${where}; rediscovering`
     warnings.push(msg)
     log.warn(`[${ctx.spec.name}] ${msg}`)
@@ -45,7 +55,14 @@ export const discover: Step = async (ctx, { provider, checkpoint, heldByOthers, 
     same(ctx, out, 'discover', `volume ${ours.id} (${ours.sizeGiB} GiB) is attached to this instance`)
     if (ctx.mode === 'apply' && facts.volumeId !== ours.id)
       await checkpoint.update(ctx.spec.name, { volumeId: ours.id, claimId: undefined })
-    return { instanceId, volumeId: ours.id, candidates, changes: out, warnings, summary: `${ours.id} attached` }
+    return {
+      instanceId,
+      volumeId: ours.id,
+      candidates,
+      changes: out,
+      warnings,
+      summary: `${ours.id} attached`,
+    }
   }
   return {
     instanceId,

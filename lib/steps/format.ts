@@ -10,7 +10,11 @@ import { verifyIdentity } from './identity.js'
 const STARTED = 'started:'
 
 function describe(sig: Signature): string {
-  return [sig.usage === 'partition_table' ? `${sig.type} partition table` : sig.type, sig.uuid && `UUID ${sig.uuid}`, sig.label && `label ${sig.label}`]
+  return [
+    sig.usage === 'partition_table' ? `${sig.type} partition table` : sig.type,
+    sig.uuid && `UUID ${sig.uuid}`,
+    sig.label && `label ${sig.label}`,
+  ]
     .filter(Boolean)
     .join(', ')
 }
@@ -35,7 +39,14 @@ export const format: Step = async (ctx, deps) => {
   const want = ctx.spec.filesystem
   const labelText = want.label ? `, label ${want.label}` : ''
   if (ctx.pending || !ctx.volumeId || !ctx.device) {
-    await act(ctx, out, 'format', 'create', `format ${want.type}${labelText} if the new volume is blank`, async () => {})
+    await act(
+      ctx,
+      out,
+      'format',
+      'create',
+      `format ${want.type}${labelText} if the new volume is blank`,
+      async () => {},
+    )
     return { changes: out, summary: 'would format' }
   }
   const name = ctx.spec.name
@@ -47,35 +58,67 @@ export const format: Step = async (ctx, deps) => {
   const tagUuid = vol.tags[Tag.fsUuid]
   const token = vol.tags[Tag.formatToken]
   const startedUuid = token?.startsWith(STARTED) ? token.slice(STARTED.length) : undefined
-  const refuse = (what: string, hint: string) => new RefusalError(`volume ${vol.id} (${device}): ${what}`, { volume: vol.id, device, hint })
+  const refuse = (what: string, hint: string) =>
+    new RefusalError(`volume ${vol.id} (${device}): ${what}`, { volume: vol.id, device, hint })
   const fs = singleFilesystem(probe)
   const partitioned = probe.signatures.find((s) => s.usage === 'partition_table')
 
   if (tagUuid) {
     if (probe.signatures.length === 0)
-      throw refuse(`is tagged ${Tag.fsUuid}=${tagUuid} but the device looks blank; it is never reformatted`, 'a formatted volume that reads blank means the wrong disk or lost data: investigate before anything writes to it')
+      throw refuse(
+        `is tagged ${Tag.fsUuid}=${tagUuid} but the device looks blank; it is never reformatted`,
+        'a formatted volume that reads blank means the wrong disk or lost data: investigate before anything writes to it',
+      )
     if (!fs || fs.uuid !== tagUuid)
-      throw refuse(`is tagged ${Tag.fsUuid}=${tagUuid} but the device shows ${probe.signatures.map(describe).join('; ')}`, 'the device is not the filesystem cps made on this volume: check the device links and the volume tags')
+      throw refuse(
+        `is tagged ${Tag.fsUuid}=${tagUuid} but the device shows ${probe.signatures.map(describe).join('; ')}`,
+        'the device is not the filesystem cps made on this volume: check the device links and the volume tags',
+      )
     if (fs.type !== want.type)
-      throw refuse(`holds ${fs.type} but the spec says ${want.type}; cps never reformats a formatted volume`, `set filesystem.type: ${fs.type}, or move the data and retire this volume by hand`)
+      throw refuse(
+        `holds ${fs.type} but the spec says ${want.type}; cps never reformats a formatted volume`,
+        `set filesystem.type: ${fs.type}, or move the data and retire this volume by hand`,
+      )
     same(ctx, out, 'format', `${fs.type} filesystem ${fs.uuid}${fs.label ? ` (label ${fs.label})` : ''}`)
-    if (ctx.mode === 'apply' && checkpoint.facts(name).fsUuid !== fs.uuid) await checkpoint.update(name, { fsUuid: fs.uuid })
+    if (ctx.mode === 'apply' && checkpoint.facts(name).fsUuid !== fs.uuid)
+      await checkpoint.update(name, { fsUuid: fs.uuid })
     return { fsUuid: fs.uuid, changes: out, summary: `${fs.type} ${fs.uuid}` }
   }
 
-  if (partitioned) throw refuse(`holds a ${describe(partitioned)}; cps does not format partitioned disks`, 'wipe it by hand (wipefs -a) if it is really unused')
+  if (partitioned)
+    throw refuse(
+      `holds a ${describe(partitioned)}; cps does not format partitioned disks`,
+      'wipe it by hand (wipefs -a) if it is really unused',
+    )
 
   if (probe.signatures.length > 0 && !startedUuid) {
-    if (probe.ambivalent || !fs) throw refuse(`holds several signatures (${probe.signatures.map(describe).join('; ')})`, 'inspect it with wipefs; cps will not guess')
+    if (probe.ambivalent || !fs)
+      throw refuse(
+        `holds several signatures (${probe.signatures.map(describe).join('; ')})`,
+        'inspect it with wipefs; cps will not guess',
+      )
     if (token)
-      throw refuse(`was created by cps and should be blank, but holds ${describe(fs)}`, 'something wrote to this volume outside cps: inspect it before anything formats it')
+      throw refuse(
+        `was created by cps and should be blank, but holds ${describe(fs)}`,
+        'something wrote to this volume outside cps: inspect it before anything formats it',
+      )
     // A pool volume made elsewhere, already formatted: adopt it if it is what the spec asks.
     if (fs.type !== want.type || !fs.uuid)
-      throw refuse(`holds ${describe(fs)} but the spec says ${want.type}`, `set filesystem.type: ${fs.type} to use it as it is; cps never reformats`)
-    await act(ctx, out, 'format', 'update', `adopt existing ${fs.type} filesystem ${fs.uuid} (tag ${Tag.fsUuid})`, async () => {
-      await provider.setTags(vol.id, { [Tag.fsUuid]: fs.uuid as string })
-      await checkpoint.update(name, { fsUuid: fs.uuid })
-    })
+      throw refuse(
+        `holds ${describe(fs)} but the spec says ${want.type}`,
+        `set filesystem.type: ${fs.type} to use it as it is; cps never reformats`,
+      )
+    await act(
+      ctx,
+      out,
+      'format',
+      'update',
+      `adopt existing ${fs.type} filesystem ${fs.uuid} (tag ${Tag.fsUuid})`,
+      async () => {
+        await provider.setTags(vol.id, { [Tag.fsUuid]: fs.uuid as string })
+        await checkpoint.update(name, { fsUuid: fs.uuid })
+      },
+    )
     return { fsUuid: fs.uuid, changes: out, summary: `adopted ${fs.type} ${fs.uuid}` }
   }
 
@@ -83,31 +126,66 @@ export const format: Step = async (ctx, deps) => {
     // An interrupted mkfs: the volume was never mounted (no fs-uuid tag), so mkfs may be redone
     // over its partial signature — but only over our own UUID, never over someone else's.
     const foreign = probe.signatures.find((s) => s.uuid && s.uuid !== startedUuid)
-    if (foreign) throw refuse(`mkfs with UUID ${startedUuid} was interrupted, but the device now shows ${describe(foreign)}`, 'another writer touched this volume: inspect it by hand')
+    if (foreign)
+      throw refuse(
+        `mkfs with UUID ${startedUuid} was interrupted, but the device now shows ${describe(foreign)}`,
+        'another writer touched this volume: inspect it by hand',
+      )
   }
 
   // Positive evidence of blankness: permission (token or if-blank) and readable, clean edges.
   const edges = await host.readEdges(device)
-  if (edges.backupGpt) throw refuse('has a backup GPT header in its last sector: a partitioned disk whose front was wiped', 'inspect it with wipefs and gdisk; cps will not format it')
+  if (edges.backupGpt)
+    throw refuse(
+      'has a backup GPT header in its last sector: a partitioned disk whose front was wiped',
+      'inspect it with wipefs and gdisk; cps will not format it',
+    )
   if (!token) {
     if (want.format !== 'if-blank')
-      throw refuse(`looks blank but carries no ${Tag.formatToken} tag: cps did not create it, and filesystem.format is if-created`, 'if this pool holds blank volumes made elsewhere, set filesystem.format: if-blank (--format if-blank)')
+      throw refuse(
+        `looks blank but carries no ${Tag.formatToken} tag: cps did not create it, and filesystem.format is if-created`,
+        'if this pool holds blank volumes made elsewhere, set filesystem.format: if-blank (--format if-blank)',
+      )
     if (!edges.firstZero || !edges.lastZero)
-      throw refuse(`looks blank to blkid but its ${edges.firstZero ? 'last' : 'first'} MiB is not zeros`, 'if-blank needs zeroed edges; inspect the device, zero it by hand if it is really unused')
+      throw refuse(
+        `looks blank to blkid but its ${edges.firstZero ? 'last' : 'first'} MiB is not zeros`,
+        'if-blank needs zeroed edges; inspect the device, zero it by hand if it is really unused',
+      )
   }
 
   const uuid = startedUuid ?? randomUUID()
   const redo = startedUuid !== undefined
-  await act(ctx, out, 'format', 'create', `${redo ? 'redo interrupted ' : ''}mkfs ${want.type} on ${device} (UUID ${uuid}${labelText})`, async () => {
-    await checkpoint.update(name, { mkfsStarted: { uuid, at: new Date().toISOString() } })
-    if (!redo) await provider.setTags(vol.id, { [Tag.formatToken]: `${STARTED}${uuid}` })
-    await host.mkfs(device, { type: want.type, uuid, label: want.label, options: want.mkfsOptions, force: redo || probe.signatures.length > 0 })
-    const after = singleFilesystem(await host.probe(device))
-    if (after?.uuid !== uuid || after.type !== want.type)
-      throw refuse(`mkfs finished but the device shows ${after ? describe(after) : 'nothing'}, not ${want.type} ${uuid}`, 'inspect the device; the volume keeps its started token so the next run redoes mkfs')
-    await provider.setTags(vol.id, { [Tag.fsUuid]: uuid })
-    await provider.deleteTags(vol.id, [Tag.formatToken])
-    await checkpoint.update(name, { fsUuid: uuid, mkfsStarted: undefined })
-  })
-  return { fsUuid: ctx.mode === 'apply' ? uuid : undefined, pending: ctx.mode === 'plan' ? true : undefined, changes: out, summary: `${ctx.mode === 'plan' ? 'would make' : 'made'} ${want.type} ${uuid}` }
+  await act(
+    ctx,
+    out,
+    'format',
+    'create',
+    `${redo ? 'redo interrupted ' : ''}mkfs ${want.type} on ${device} (UUID ${uuid}${labelText})`,
+    async () => {
+      await checkpoint.update(name, { mkfsStarted: { uuid, at: new Date().toISOString() } })
+      if (!redo) await provider.setTags(vol.id, { [Tag.formatToken]: `${STARTED}${uuid}` })
+      await host.mkfs(device, {
+        type: want.type,
+        uuid,
+        label: want.label,
+        options: want.mkfsOptions,
+        force: redo || probe.signatures.length > 0,
+      })
+      const after = singleFilesystem(await host.probe(device))
+      if (after?.uuid !== uuid || after.type !== want.type)
+        throw refuse(
+          `mkfs finished but the device shows ${after ? describe(after) : 'nothing'}, not ${want.type} ${uuid}`,
+          'inspect the device; the volume keeps its started token so the next run redoes mkfs',
+        )
+      await provider.setTags(vol.id, { [Tag.fsUuid]: uuid })
+      await provider.deleteTags(vol.id, [Tag.formatToken])
+      await checkpoint.update(name, { fsUuid: uuid, mkfsStarted: undefined })
+    },
+  )
+  return {
+    fsUuid: ctx.mode === 'apply' ? uuid : undefined,
+    pending: ctx.mode === 'plan' ? true : undefined,
+    changes: out,
+    summary: `${ctx.mode === 'plan' ? 'would make' : 'made'} ${want.type} ${uuid}`,
+  }
 }

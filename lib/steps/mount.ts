@@ -28,7 +28,14 @@ export const mount: Step = async (ctx, deps) => {
   const opts = m.options.length ? ` (${m.options.join(',')})` : ''
   const extras = [m.owner && `owner ${m.owner}`, m.mode && `mode ${m.mode}`].filter(Boolean).join(', ')
   if (ctx.pending || !ctx.volumeId || !ctx.device) {
-    await act(ctx, out, 'mount', 'create', `mount ${type} at ${m.path}${opts}${extras ? `; set ${extras}` : ''}`, async () => {})
+    await act(
+      ctx,
+      out,
+      'mount',
+      'create',
+      `mount ${type} at ${m.path}${opts}${extras ? `; set ${extras}` : ''}`,
+      async () => {},
+    )
     return { changes: out, summary: 'would mount' }
   }
   const vol = await mustGetVolume(deps, ctx.volumeId, ctx.spec.name)
@@ -40,11 +47,14 @@ export const mount: Step = async (ctx, deps) => {
   if (current) {
     const source = await host.identity(current.source)
     if (source?.realPath !== id.realPath)
-      throw new RefusalError(`${m.path} already has ${current.source} (${current.fstype}) mounted, not volume ${vol.id} (${device})`, {
-        volume: vol.id,
-        device,
-        hint: `unmount ${m.path} or choose another mount.path`,
-      })
+      throw new RefusalError(
+        `${m.path} already has ${current.source} (${current.fstype}) mounted, not volume ${vol.id} (${device})`,
+        {
+          volume: vol.id,
+          device,
+          hint: `unmount ${m.path} or choose another mount.path`,
+        },
+      )
     same(ctx, out, 'mount', `${device} is mounted at ${m.path}`)
     const missing = missingOptions(m.options, current.options)
     if (missing.length) {
@@ -54,10 +64,13 @@ export const mount: Step = async (ctx, deps) => {
         const after = await host.findMount(m.path)
         const still = missingOptions(m.options, after?.options ?? [])
         if (still.length)
-          throw new HostError(`remount of ${m.path} did not apply ${still.join(',')} (the kernel kept ${after?.options.join(',')})`, {
-            device,
-            hint: `${type} cannot change ${still.join(',')} on a live mount; it takes effect at the next mount (reboot)`,
-          })
+          throw new HostError(
+            `remount of ${m.path} did not apply ${still.join(',')} (the kernel kept ${after?.options.join(',')})`,
+            {
+              device,
+              hint: `${type} cannot change ${still.join(',')} on a live mount; it takes effect at the next mount (reboot)`,
+            },
+          )
       })
     }
   } else {
@@ -65,11 +78,14 @@ export const mount: Step = async (ctx, deps) => {
     const probe = await host.probe(device)
     const fsUuid = probe.signatures[0]?.uuid
     if (tagUuid && fsUuid !== tagUuid)
-      throw new RefusalError(`volume ${vol.id} (${device}) shows filesystem ${fsUuid ?? 'none'} but is tagged ${Tag.fsUuid}=${tagUuid}; not mounting it`, {
-        volume: vol.id,
-        device,
-        hint: 'the device is not the filesystem cps made on this volume: check device links and tags',
-      })
+      throw new RefusalError(
+        `volume ${vol.id} (${device}) shows filesystem ${fsUuid ?? 'none'} but is tagged ${Tag.fsUuid}=${tagUuid}; not mounting it`,
+        {
+          volume: vol.id,
+          device,
+          hint: 'the device is not the filesystem cps made on this volume: check device links and tags',
+        },
+      )
     await act(ctx, out, 'mount', 'create', `mount ${device} (${type}) at ${m.path}${opts}`, async () => {
       await host.ensureDir(m.path)
       await host.mount(device, m.path, type, m.options)
@@ -84,13 +100,27 @@ export const mount: Step = async (ctx, deps) => {
       const { uid, gid } = parseOwner(m.owner)
       const wantGid = gid ?? st.gid
       if (st.uid !== uid || st.gid !== wantGid)
-        await act(ctx, out, 'mount', 'update', `chown ${m.path} from ${st.uid}:${st.gid} to ${uid}:${wantGid}`, () => host.chown(m.path, uid, wantGid))
+        await act(
+          ctx,
+          out,
+          'mount',
+          'update',
+          `chown ${m.path} from ${st.uid}:${st.gid} to ${uid}:${wantGid}`,
+          () => host.chown(m.path, uid, wantGid),
+        )
       else same(ctx, out, 'mount', `owner of ${m.path} is ${m.owner}`)
     }
     if (m.mode) {
       const mode = Number.parseInt(m.mode, 8)
       if (st.mode !== mode)
-        await act(ctx, out, 'mount', 'update', `chmod ${m.path} from ${st.mode.toString(8).padStart(4, '0')} to ${m.mode.padStart(4, '0')}`, () => host.chmod(m.path, mode))
+        await act(
+          ctx,
+          out,
+          'mount',
+          'update',
+          `chmod ${m.path} from ${st.mode.toString(8).padStart(4, '0')} to ${m.mode.padStart(4, '0')}`,
+          () => host.chmod(m.path, mode),
+        )
       else same(ctx, out, 'mount', `mode of ${m.path} is ${m.mode.padStart(4, '0')}`)
     }
   }
@@ -99,7 +129,14 @@ export const mount: Step = async (ctx, deps) => {
     const growth = await mountedGrowth(host, device, type, m.path)
     if (growth) {
       try {
-        await act(ctx, out, 'mount', 'update', `grow ${type} at ${m.path} online from ${gib(growth.from)} to ${gib(growth.to)}`, () => host.growOnline(device, type, m.path))
+        await act(
+          ctx,
+          out,
+          'mount',
+          'update',
+          `grow ${type} at ${m.path} online from ${gib(growth.from)} to ${gib(growth.to)}`,
+          () => host.growOnline(device, type, m.path),
+        )
       } catch (err) {
         // The data is mounted and safe; only the extra space is not usable yet.
         const msg = `could not grow ${type} at ${m.path} online: ${(err as Error).message}; it is grown offline at the next boot`

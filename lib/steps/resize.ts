@@ -12,7 +12,12 @@ export function needsGrow(fsBytes: number, deviceBytes: number): boolean {
 }
 
 /** How far a mounted filesystem should grow to fill its device, or undefined when it fills it. */
-export async function mountedGrowth(host: Host, device: string, type: FsType, mountpoint: string): Promise<{ from: number; to: number } | undefined> {
+export async function mountedGrowth(
+  host: Host,
+  device: string,
+  type: FsType,
+  mountpoint: string,
+): Promise<{ from: number; to: number } | undefined> {
   const dev = await host.identity(device)
   const fsBytes = await host.filesystemSize(device, type, mountpoint)
   if (!dev || !needsGrow(fsBytes, dev.sizeBytes)) return undefined
@@ -29,15 +34,21 @@ export const resize: Step = async (ctx, deps) => {
   const out: Change[] = []
   const warnings: string[] = []
   const spec = ctx.spec
-  if (ctx.pending || !ctx.volumeId || !ctx.device) return { changes: out, summary: 'new volume, nothing to grow' }
+  if (ctx.pending || !ctx.volumeId || !ctx.device)
+    return { changes: out, summary: 'new volume, nothing to grow' }
   if (spec.resize === 'never') return { changes: out, summary: 'resize: never' }
   const vol = await mustGetVolume(deps, ctx.volumeId, spec.name)
   const device = ctx.device
   const type = spec.filesystem.type
   let grewVolume = false
   if (spec.sizeGiB !== undefined && spec.sizeGiB > vol.sizeGiB) {
-    await act(ctx, out, 'resize', 'update', `grow volume ${vol.id} from ${vol.sizeGiB} to ${spec.sizeGiB} GiB`, () =>
-      deps.provider.growVolume(vol, spec.sizeGiB as number),
+    await act(
+      ctx,
+      out,
+      'resize',
+      'update',
+      `grow volume ${vol.id} from ${vol.sizeGiB} to ${spec.sizeGiB} GiB`,
+      () => deps.provider.growVolume(vol, spec.sizeGiB as number),
     )
     grewVolume = true
   } else if (spec.sizeGiB !== undefined && spec.sizeGiB < vol.sizeGiB) {
@@ -46,7 +57,8 @@ export const resize: Step = async (ctx, deps) => {
     deps.log.warn(`[${spec.name}] ${msg}`)
   }
   if (ctx.mode === 'plan' && grewVolume) {
-    const how = type === 'ext4' ? 'grow ext4 filesystem to fill the volume' : `grow ${type} filesystem once mounted`
+    const how =
+      type === 'ext4' ? 'grow ext4 filesystem to fill the volume' : `grow ${type} filesystem once mounted`
     await act(ctx, out, 'resize', 'update', how, async () => {})
     return { changes: out, warnings, summary: 'would grow' }
   }
@@ -54,13 +66,23 @@ export const resize: Step = async (ctx, deps) => {
   const mounted = (await deps.host.mountsOf((await deps.host.identity(device))?.realPath ?? device))[0]
   if (type !== 'ext4' || mounted) {
     // Grown online after mount (xfs, btrfs, or an ext4 already mounted).
-    return { growAfterMount: true, changes: out, warnings, summary: grewVolume ? 'volume grown; filesystem grows once mounted' : 'size ok' }
+    return {
+      growAfterMount: true,
+      changes: out,
+      warnings,
+      summary: grewVolume ? 'volume grown; filesystem grows once mounted' : 'size ok',
+    }
   }
   const dev = await deps.host.identity(device)
   const fsBytes = await deps.host.filesystemSize(device, type)
   if (dev && needsGrow(fsBytes, dev.sizeBytes)) {
-    await act(ctx, out, 'resize', 'update', `grow ext4 on ${device} offline from ${gib(fsBytes)} to ${gib(dev.sizeBytes)} (e2fsck -f, resize2fs)`, () =>
-      deps.host.growOffline(device, type),
+    await act(
+      ctx,
+      out,
+      'resize',
+      'update',
+      `grow ext4 on ${device} offline from ${gib(fsBytes)} to ${gib(dev.sizeBytes)} (e2fsck -f, resize2fs)`,
+      () => deps.host.growOffline(device, type),
     )
     return { changes: out, warnings, summary: 'grew ext4 offline' }
   }

@@ -6,7 +6,14 @@ import { failpoint } from '../../failpoint.js'
 import type { FsType } from '../../spec/types.js'
 import type { DeviceIdentity, Edges, Host, MkfsRequest, MountInfo, Probe } from '../host.js'
 import { type Roots, rootsFromEnv } from '../roots.js'
-import { parseBlkidExport, parseBtrfsShowSize, parseDumpe2fsSize, parseFindmnt, parseWipefs, parseXfsInfoSize } from './parse.js'
+import {
+  parseBlkidExport,
+  parseBtrfsShowSize,
+  parseDumpe2fsSize,
+  parseFindmnt,
+  parseWipefs,
+  parseXfsInfoSize,
+} from './parse.js'
 
 const MiB = 1024 * 1024
 const FINDMNT_COLUMNS = 'TARGET,SOURCE,FSTYPE,OPTIONS,UUID'
@@ -60,7 +67,10 @@ export class LinuxHost implements Host {
   async probe(device: string): Promise<Probe> {
     // blkid exit 2 means "nothing found" but also "no such device": existence is checked by
     // the caller (identity) before a probe is trusted.
-    const blkid = await this.exec('blkid', ['-p', '-o', 'export', device], { okCodes: [2, 8], timeoutMs: 30_000 })
+    const blkid = await this.exec('blkid', ['-p', '-o', 'export', device], {
+      okCodes: [2, 8],
+      timeoutMs: 30_000,
+    })
     const wipefs = await this.exec('wipefs', ['--no-act', '--json', device], { timeoutMs: 30_000 })
     const signatures = blkid.code === 0 ? parseBlkidExport(blkid.stdout) : []
     for (const s of parseWipefs(wipefs.stdout))
@@ -74,7 +84,8 @@ export class LinuxHost implements Host {
       fh = await open(device, 'r')
       const { stdout } = await this.exec('blockdev', ['--getsize64', device])
       const size = Number(stdout.trim())
-      if (!Number.isFinite(size) || size < 2 * MiB) throw new Error(`device size ${stdout.trim()} is below 2 MiB`)
+      if (!Number.isFinite(size) || size < 2 * MiB)
+        throw new Error(`device size ${stdout.trim()} is below 2 MiB`)
       const first = Buffer.alloc(MiB)
       const last = Buffer.alloc(MiB)
       const a = await fh.read(first, 0, MiB, 0)
@@ -108,7 +119,15 @@ export class LinuxHost implements Host {
         break
       case 'xfs':
         cmd = 'mkfs.xfs'
-        args = ['-q', ...(req.force ? ['-f'] : []), '-m', `uuid=${req.uuid}`, ...label, ...req.options, device]
+        args = [
+          '-q',
+          ...(req.force ? ['-f'] : []),
+          '-m',
+          `uuid=${req.uuid}`,
+          ...label,
+          ...req.options,
+          device,
+        ]
         break
       case 'btrfs':
         cmd = 'mkfs.btrfs'
@@ -126,11 +145,15 @@ export class LinuxHost implements Host {
       case 'ext4':
         return parseDumpe2fsSize((await this.exec('dumpe2fs', ['-h', device])).stdout)
       case 'xfs':
-        if (!mountpoint) throw new HostError(`xfs size of ${device} can only be read while mounted`, { device })
+        if (!mountpoint)
+          throw new HostError(`xfs size of ${device} can only be read while mounted`, { device })
         return parseXfsInfoSize((await this.exec('xfs_info', [mountpoint])).stdout)
       case 'btrfs':
-        if (!mountpoint) throw new HostError(`btrfs size of ${device} can only be read while mounted`, { device })
-        return parseBtrfsShowSize((await this.exec('btrfs', ['filesystem', 'show', '--raw', mountpoint])).stdout)
+        if (!mountpoint)
+          throw new HostError(`btrfs size of ${device} can only be read while mounted`, { device })
+        return parseBtrfsShowSize(
+          (await this.exec('btrfs', ['filesystem', 'show', '--raw', mountpoint])).stdout,
+        )
     }
   }
 
@@ -156,12 +179,16 @@ export class LinuxHost implements Host {
   }
 
   async findMount(path: string): Promise<MountInfo | undefined> {
-    const r = await this.exec('findmnt', ['--json', '-o', FINDMNT_COLUMNS, '--mountpoint', path], { okCodes: [1] })
+    const r = await this.exec('findmnt', ['--json', '-o', FINDMNT_COLUMNS, '--mountpoint', path], {
+      okCodes: [1],
+    })
     return parseFindmnt(r.stdout)[0]
   }
 
   async mountsOf(device: string): Promise<MountInfo[]> {
-    const r = await this.exec('findmnt', ['--json', '-o', FINDMNT_COLUMNS, '--source', device], { okCodes: [1] })
+    const r = await this.exec('findmnt', ['--json', '-o', FINDMNT_COLUMNS, '--source', device], {
+      okCodes: [1],
+    })
     return parseFindmnt(r.stdout)
   }
 

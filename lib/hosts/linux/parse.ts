@@ -16,7 +16,11 @@ export function parseBlkidExport(text: string): Signature[] {
 export function parseWipefs(text: string): Signature[] {
   if (!text.trim()) return []
   const doc = JSON.parse(text) as { signatures?: { type: string; uuid?: string; label?: string }[] }
-  return (doc.signatures ?? []).map((s) => ({ type: s.type, uuid: s.uuid || undefined, label: s.label || undefined }))
+  return (doc.signatures ?? []).map((s) => ({
+    type: s.type,
+    uuid: s.uuid || undefined,
+    label: s.label || undefined,
+  }))
 }
 
 /** Parse `findmnt --json -o TARGET,SOURCE,FSTYPE,OPTIONS,UUID`. */

@@ -47,7 +47,10 @@ export async function readCatalog(dir: string): Promise<Catalog> {
 
 /** Read-modify-write the catalog under its own lock, so machines sharing a directory never race. */
 export async function updateCatalog<T>(dir: string, fn: (c: Catalog) => T | Promise<T>): Promise<T> {
-  const lock = await acquireLock(join(dir, 'catalog.lock'), { timeoutMs: 30_000, what: 'local catalog update' })
+  const lock = await acquireLock(join(dir, 'catalog.lock'), {
+    timeoutMs: 30_000,
+    what: 'local catalog update',
+  })
   try {
     const catalog = await readCatalog(dir)
     const result = await fn(catalog)

@@ -4,7 +4,7 @@ import { hostname } from 'node:os'
 import { dirname } from 'node:path'
 import { ProviderError } from '../../errors.js'
 import { type Exec, systemExec } from '../../exec.js'
-import { type Roots, devPath, rootsFromEnv } from '../../hosts/roots.js'
+import { devPath, type Roots, rootsFromEnv } from '../../hosts/roots.js'
 import type { CreateVolumeRequest, ExpectedIdentity, Provider, Volume } from '../provider.js'
 import { inPool } from '../provider.js'
 import { imagePath, newVolumeId, readCatalog, updateCatalog } from './catalog.js'
@@ -96,9 +96,15 @@ export class LocalProvider implements Provider {
     return updateCatalog(this.dir, (c) => {
       const vol = c.volumes[id]
       if (!vol)
-        throw new ProviderError(`volume ${id} does not exist in the local catalog`, { code: 'InvalidVolume.NotFound', volume: id })
+        throw new ProviderError(`volume ${id} does not exist in the local catalog`, {
+          code: 'InvalidVolume.NotFound',
+          volume: id,
+        })
       if (vol.attachedTo && vol.attachedTo !== this.id)
-        throw new ProviderError(`volume ${id} is attached to ${vol.attachedTo}`, { code: 'VolumeInUse', volume: id })
+        throw new ProviderError(`volume ${id} is attached to ${vol.attachedTo}`, {
+          code: 'VolumeInUse',
+          volume: id,
+        })
       vol.state = 'in-use'
       vol.attachedTo = this.id
       return { ...vol }
@@ -146,7 +152,8 @@ export class LocalProvider implements Provider {
     if (sizeGiB <= vol.sizeGiB) return
     await updateCatalog(this.dir, async (c) => {
       const current = c.volumes[vol.id]
-      if (!current) throw new ProviderError(`volume ${vol.id} vanished from the local catalog`, { volume: vol.id })
+      if (!current)
+        throw new ProviderError(`volume ${vol.id} vanished from the local catalog`, { volume: vol.id })
       if (sizeGiB <= current.sizeGiB) return
       await truncate(imagePath(this.dir, vol.id), sizeGiB * GiB)
       current.sizeGiB = sizeGiB
@@ -158,7 +165,11 @@ export class LocalProvider implements Provider {
   async setTags(id: string, tags: Record<string, string>): Promise<void> {
     await updateCatalog(this.dir, (c) => {
       const vol = c.volumes[id]
-      if (!vol) throw new ProviderError(`volume ${id} does not exist in the local catalog`, { code: 'InvalidVolume.NotFound', volume: id })
+      if (!vol)
+        throw new ProviderError(`volume ${id} does not exist in the local catalog`, {
+          code: 'InvalidVolume.NotFound',
+          volume: id,
+        })
       Object.assign(vol.tags, tags)
     })
   }
