@@ -4,6 +4,7 @@ import { type CAC, cac } from 'cac'
 import { CpsError, ExitCode, exitCodeOf } from './errors.js'
 import { createLogger, type LogFormat, log, setLogger } from './log.js'
 import { defaults, packageRoot } from './paths.js'
+import type { RunDeps } from './run.js'
 import { optionKey, specFlags } from './spec/flags.js'
 
 const version: string = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')).version
@@ -52,10 +53,10 @@ function positiveSeconds(value: unknown, flag: string, fallback: number): number
 }
 
 /** Build the CLI. Parsing takes argv as a parameter so tests can call it. */
-export function createCli(out: (text: string) => void = (t) => process.stdout.write(t)): {
-  cli: CAC
-  result: { code: number }
-} {
+export function createCli(
+  out: (text: string) => void = (t) => process.stdout.write(t),
+  deps: RunDeps = {},
+): { cli: CAC; result: { code: number }; run: (argv: string[]) => Promise<number> } {
   const result: { code: number } = { code: ExitCode.ok }
   const cli = cac('cps')
 
@@ -85,7 +86,7 @@ export function createCli(out: (text: string) => void = (t) => process.stdout.wr
     const { reconcile } = await import('./run.js')
     const { renderHuman, renderJson } = await import('./plan/render.js')
     const timeout = positiveSeconds(options.lockTimeout, '--lock-timeout', defaults.lockTimeoutSeconds)
-    const r = await reconcile(spec, { mode: 'apply', lockTimeoutMs: timeout * 1000 })
+    const r = await reconcile(spec, { mode: 'apply', lockTimeoutMs: timeout * 1000 }, deps)
     out(options.json ? renderJson(r) : renderHuman(r))
     result.code = r.exitCode
   })
@@ -99,7 +100,7 @@ export function createCli(out: (text: string) => void = (t) => process.stdout.wr
     const spec = await loadFrom(file, options)
     const { reconcile, hasChanges } = await import('./run.js')
     const { renderHuman, renderJson } = await import('./plan/render.js')
-    const r = await reconcile(spec, { mode: 'plan' })
+    const r = await reconcile(spec, { mode: 'plan' }, deps)
     out(options.json ? renderJson(r) : renderHuman(r))
     result.code = r.exitCode || (options.detailedExitcode && hasChanges(r) ? ExitCode.changes : ExitCode.ok)
   })
@@ -127,7 +128,7 @@ export function createCli(out: (text: string) => void = (t) => process.stdout.wr
       file || Object.keys(flags).length > 1 || (Object.keys(flags).length === 1 && !flags.state)
         ? await loadFrom(file, options)
         : undefined
-    const r = await status({ spec, statePath: last(options.state) ?? spec?.state ?? defaults.state })
+    const r = await status({ spec, statePath: last(options.state) ?? spec?.state ?? defaults.state }, deps)
     out(options.json ? `${JSON.stringify(r.data, null, 2)}\n` : r.text)
     result.code = r.exitCode
   })
@@ -154,12 +155,15 @@ export function createCli(out: (text: string) => void = (t) => process.stdout.wr
     })
   })
   cli.version(version)
-  return { cli, result }
+  return { cli, result, run: (argv) => runCli(cli, result, argv) }
 }
 
 /** Run the CLI on argv (as process.argv); returns the exit code. */
 export async function main(argv: string[] = process.argv): Promise<number> {
-  const { cli, result } = createCli()
+  return createCli().run(argv)
+}
+
+async function runCli(cli: CAC, result: { code: number }, argv: string[]): Promise<number> {
   try {
     const parsed = cli.parse(argv, { run: false })
     const o = parsed.options as CommonOptions

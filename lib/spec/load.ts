@@ -84,7 +84,7 @@ function messageFor(e: ErrorObject): string {
         ? `must name exactly one provider (got ${Object.keys(e.data as object).length})`
         : `must have ${e.keyword === 'minProperties' ? 'at least' : 'at most'} ${p.limit} entries`
     case 'uniqueItems':
-      return `must not repeat items (items ${p.j} and ${p.i} are equal)`
+      return `must not repeat items (items ${Math.min(Number(p.i), Number(p.j))} and ${Math.max(Number(p.i), Number(p.j))} are equal)`
     case 'propertyNames':
       return `invalid key "${p.propertyName}"${description ? `: ${description}` : ''}`
     default:
@@ -197,7 +197,7 @@ export async function loadSpec(opts: LoadOptions): Promise<ResolvedSpec> {
   if (opts.file && (parsed.data === null || typeof parsed.data !== 'object' || Array.isArray(parsed.data)))
     throw new SpecError([
       {
-        location: { file, line: 1, col: 1 },
+        location: { line: 1, col: 1, ...locate(parsed.doc, parsed.counter, file, []) },
         pointer: '',
         message: `the spec must be a map with apiVersion and volumes (got ${describeType(parsed.data ?? null)})`,
       },

@@ -98,6 +98,8 @@ export interface VolumeSpec {
      * Mount options, e.g. [noatime]. A missing option on a mounted filesystem is applied with a remount. Flag: --mount-option (repeat).
      *
      * @maxItems 32
+     *
+     * Items: One mount option, without commas: noatime, nodev, discard, ...
      */
     options?: string[]
     /**
