@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto'
 import { ProviderError } from '../errors.js'
+import { failpoint } from '../failpoint.js'
 import type { Change } from '../plan/change.js'
 import { describeTags, Tag, type Volume } from '../providers/provider.js'
 import { act, type Step } from './context.js'
@@ -112,6 +113,7 @@ export const claim: Step = async (ctx, deps) => {
       [Tag.name]: name,
     },
   })
+  failpoint('after-create')
   out.push({
     volume: name,
     step: 'claim',

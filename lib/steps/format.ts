@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { RefusalError } from '../errors.js'
+import { failpoint } from '../failpoint.js'
 import type { Probe, Signature } from '../hosts/host.js'
 import type { Change } from '../plan/change.js'
 import { Tag } from '../providers/provider.js'
@@ -171,6 +172,7 @@ export const format: Step = async (ctx, deps) => {
         options: want.mkfsOptions,
         force: redo || probe.signatures.length > 0,
       })
+      failpoint('after-mkfs')
       const after = singleFilesystem(await host.probe(device))
       if (after?.uuid !== uuid || after.type !== want.type)
         throw refuse(
