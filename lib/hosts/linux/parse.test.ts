@@ -26,9 +26,11 @@ test('wipefs --json: signatures, and no output for none', () => {
   const out =
     '{\n   "signatures": [\n      {"device":"loop1", "offset":"0x200", "type":"gpt", "uuid":null, "label":null},\n      {"device":"loop1", "offset":"0x3ffffe00", "type":"gpt", "uuid":null, "label":null}\n   ]\n}\n'
   assert.equal(parseWipefs(out), [
-    { type: 'gpt', uuid: undefined, label: undefined },
-    { type: 'gpt', uuid: undefined, label: undefined },
+    { type: 'gpt', uuid: undefined, label: undefined, usage: 'partition_table' },
+    { type: 'gpt', uuid: undefined, label: undefined, usage: 'partition_table' },
   ])
+  // What wipefs prints for a device node it cannot open: the same as for a blank disk.
+  assert.equal(parseWipefs('{\n   "signatures": [\n\n   ]\n}\n'), [])
   assert.equal(parseWipefs(''), [])
 })
 

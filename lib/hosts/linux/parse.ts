@@ -12,7 +12,24 @@ export function parseBlkidExport(text: string): Signature[] {
   return []
 }
 
-/** Parse `wipefs --json` output; no output means no signatures. */
+/** wipefs names partition tables by these types (libblkid's partition probers). */
+const PARTITION_TABLES = new Set([
+  'gpt',
+  'PMBR',
+  'dos',
+  'atari',
+  'bsd',
+  'mac',
+  'sgi',
+  'sun',
+  'solaris',
+  'unixware',
+  'minix',
+  'aix',
+  'ultrix',
+])
+
+/** Parse `wipefs --json` output; no output (or an empty list) means no signatures. */
 export function parseWipefs(text: string): Signature[] {
   if (!text.trim()) return []
   const doc = JSON.parse(text) as { signatures?: { type: string; uuid?: string; label?: string }[] }
@@ -20,6 +37,7 @@ export function parseWipefs(text: string): Signature[] {
     type: s.type,
     uuid: s.uuid || undefined,
     label: s.label || undefined,
+    ...(PARTITION_TABLES.has(s.type) && { usage: 'partition_table' }),
   }))
 }
 
