@@ -22,7 +22,7 @@ const last = (v: unknown): string | undefined =>
   Array.isArray(v) ? v[v.length - 1] : v === undefined ? undefined : String(v)
 
 function withSpecFlags(cmd: ReturnType<CAC['command']>) {
-  for (const f of specFlags) cmd.option(`--${f.name} <value>`, f.help, { type: [String] })
+  for (const f of specFlags) cmd.option(`--${f.name} <${f.arg}>`, f.help, { type: [String] })
   return cmd
 }
 
@@ -62,7 +62,7 @@ export function createCli(
 
   cli
     .option('--json', 'Print the result as JSON on stdout')
-    .option('--log-format <format>', '[pretty|json] log lines on stderr (default: pretty)', {
+    .option('--log-format <pretty|json>', 'log lines on stderr (default: pretty)', {
       type: [String],
     })
     .option('--verbose', 'Log debug detail')
@@ -76,7 +76,7 @@ export function createCli(
       )
       .option(
         '--lock-timeout <seconds>',
-        `[seconds] wait this long for another cps run on this host (default: ${defaults.lockTimeoutSeconds})`,
+        `wait this long for another cps run on this host (default: ${defaults.lockTimeoutSeconds})`,
         { type: [String] },
       )
       .example('cps apply volume.yaml')
@@ -185,7 +185,12 @@ async function runCli(cli: CAC, result: { code: number }, argv: string[]): Promi
       log.error(err.message)
       if (err.hint) log.info(`hint: ${err.hint}`)
     } else if (err instanceof Error && err.name === 'CACError') {
-      log.error(`${err.message}; run cps --help`)
+      // cac names options camelCased: say them as they are typed.
+      const typed = err.message.replace(
+        /--([a-z]+[A-Z][A-Za-z]*)/g,
+        (_, n: string) => `--${n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+      )
+      log.error(`${typed}; run cps --help`)
       return ExitCode.error
     } else {
       log.error(err)

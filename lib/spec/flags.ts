@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.js'
 import { defaults } from '../paths.js'
 
 /** How a flag's text becomes a spec value. */
-type FlagKind = 'string' | 'integer' | 'list' | 'tags' | 'boolean'
+type FlagKind = 'string' | 'integer' | 'list' | 'tags'
 
 /** A CLI flag that sets one spec field. */
 export interface SpecFlag {
@@ -12,14 +12,17 @@ export interface SpecFlag {
   path: readonly (string | number)[]
   scope: 'spec' | 'volume'
   kind: FlagKind
+  /** Placeholder shown in --help: `--size <GiB>`. */
+  arg: string
   help: string
 }
 
-const v = (name: string, path: string[], kind: FlagKind, help: string): SpecFlag => ({
+const v = (name: string, path: string[], kind: FlagKind, arg: string, help: string): SpecFlag => ({
   name,
   path,
   scope: 'volume',
   kind,
+  arg,
   help,
 })
 
@@ -30,55 +33,60 @@ export const specFlags: readonly SpecFlag[] = [
     path: ['provider'],
     scope: 'spec',
     kind: 'string',
-    help: '[local] where volumes come from (default: local)',
+    arg: 'local',
+    help: 'where volumes come from (default: local)',
   },
   {
     name: 'local-dir',
     path: ['provider', 'local', 'dir'],
     scope: 'spec',
     kind: 'string',
-    help: `[path] local provider: catalog and image directory (default: ${defaults.localDir})`,
+    arg: 'path',
+    help: `local provider: catalog and image directory (default: ${defaults.localDir})`,
   },
   {
     name: 'state',
     path: ['state'],
     scope: 'spec',
     kind: 'string',
-    help: `[path] checkpoint file (default: ${defaults.state})`,
+    arg: 'path',
+    help: `checkpoint file (default: ${defaults.state})`,
   },
-  v('name', ['name'], 'string', '[string] volume name, the checkpoint key (required without a file)'),
-  v('tag', ['pool', 'tags'], 'tags', '[k=v] pool tag; repeat for more (required without a file)'),
-  v('size', ['create', 'sizeGiB'], 'integer', '[GiB] size to create with, and to grow to'),
-  v('fs', ['filesystem', 'type'], 'string', '[ext4|xfs|btrfs] filesystem type (default: ext4)'),
+  v('name', ['name'], 'string', 'name', 'volume name, the checkpoint key (required without a file)'),
+  v('tag', ['pool', 'tags'], 'tags', 'key=value', 'pool tag; repeat for more (required without a file)'),
+  v(
+    'size',
+    ['create', 'sizeGiB'],
+    'integer',
+    'GiB',
+    'size to create with, and to grow to (without it: never create)',
+  ),
+  v('fs', ['filesystem', 'type'], 'string', 'ext4|xfs|btrfs', 'filesystem type (default: ext4)'),
   v(
     'format',
     ['filesystem', 'format'],
     'string',
-    '[if-created|if-blank] when mkfs may run (default: if-created)',
+    'if-created|if-blank',
+    'when mkfs may run (default: if-created)',
   ),
-  v('label', ['filesystem', 'label'], 'string', '[string] filesystem label'),
-  v('mkfs-option', ['filesystem', 'mkfsOptions'], 'list', '[string] extra mkfs argument; repeat for more'),
-  v('mount', ['mount', 'path'], 'string', '[path] mount point (required without a file)'),
-  v('mount-option', ['mount', 'options'], 'list', '[string] mount option, e.g. noatime; repeat for more'),
-  v('owner', ['mount', 'owner'], 'string', '[uid[:gid]] owner of the mounted root directory'),
-  v('mode', ['mount', 'mode'], 'string', '[octal] mode of the mounted root directory, e.g. 0750'),
+  v('label', ['filesystem', 'label'], 'string', 'label', 'filesystem label (ext4 <= 16, xfs <= 12 chars)'),
+  v('mkfs-option', ['filesystem', 'mkfsOptions'], 'list', 'arg', 'extra mkfs argument; repeat for more'),
+  v('mount', ['mount', 'path'], 'string', 'path', 'mount point (required without a file)'),
+  v('mount-option', ['mount', 'options'], 'list', 'option', 'mount option, e.g. noatime; repeat for more'),
+  v('owner', ['mount', 'owner'], 'string', 'uid[:gid]', 'owner of the mounted root directory'),
+  v('mode', ['mount', 'mode'], 'string', 'octal', 'mode of the mounted root directory, e.g. 0750'),
   v(
     'resize',
     ['resize'],
     'string',
-    '[grow|never] grow volume and filesystem when --size grows (default: grow)',
+    'grow|never',
+    'grow volume and filesystem when --size grows (default: grow)',
   ),
 ]
 
 /** The camelCase key cac gives a flag's value. */
 export function optionKey(flag: SpecFlag): string {
   return flag.name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
-}
-
-/** Where in the spec a flag-set value lives, as a JSON pointer, so errors can name the flag. */
-export function flagPointer(flag: SpecFlag, volumeIndex = 0): string {
-  const full = flag.scope === 'volume' ? ['volumes', volumeIndex, ...flag.path] : flag.path
-  return `/${full.join('/')}`
 }
 
 function lastOf(value: unknown): string {
@@ -99,8 +107,6 @@ function convert(flag: SpecFlag, raw: unknown): unknown {
       // Leave non-integers as text: the schema then says "must be integer" at this flag.
       return /^-?\d+$/.test(text) ? Number(text) : text
     }
-    case 'boolean':
-      return lastOf(raw) !== 'false'
     case 'list':
       return listOf(raw)
     case 'tags': {

@@ -26,7 +26,9 @@ export const mount: Step = async (ctx, deps) => {
   const m = ctx.spec.mount
   const type = ctx.spec.filesystem.type
   const opts = m.options.length ? ` (${m.options.join(',')})` : ''
-  const extras = [m.owner && `owner ${m.owner}`, m.mode && `mode ${m.mode}`].filter(Boolean).join(', ')
+  const extras = [m.owner && `owner ${m.owner}`, m.mode && `mode ${m.mode.padStart(4, '0')}`]
+    .filter(Boolean)
+    .join(', ')
   if (ctx.pending || !ctx.volumeId || !ctx.device) {
     await act(
       ctx,
