@@ -48,7 +48,7 @@ test('plan renders a Terraform-like diff; --detailed-exitcode says 2 for changes
       '  # volume "data"',
       '  + create volume 2 GiB in pool app=cli, with a format token',
       '  + attach the volume to this host',
-      '  + format ext4 if the new volume is blank',
+      '  + format ext4 if the volume is blank',
       '  + mount ext4 at /mnt/cli',
       '',
       'Plan: 4 to add, 0 to change, 0 to destroy.',

@@ -5,12 +5,23 @@ export type LogFormat = 'pretty' | 'json'
 /** One JSON object per line on stderr: for journald and CloudWatch. */
 const jsonReporter = {
   log(obj: LogObject) {
-    const [first, ...rest] = obj.args
+    const {
+      date,
+      type,
+      tag,
+      args,
+      level: _level,
+      message: _m,
+      additional: _a,
+      ...fields
+    } = obj as LogObject & Record<string, unknown>
+    const [first, ...rest] = args
     const line: Record<string, unknown> = {
-      time: obj.date.toISOString(),
-      level: obj.type,
-      ...(obj.tag && { volume: obj.tag }),
-      msg: typeof first === 'string' ? first : JSON.stringify(first),
+      time: date.toISOString(),
+      level: type,
+      ...(tag && { volume: tag }),
+      msg: typeof first === 'string' ? first : first instanceof Error ? first.message : JSON.stringify(first),
+      ...fields,
     }
     for (const extra of rest) if (extra && typeof extra === 'object') Object.assign(line, extra)
     process.stderr.write(`${JSON.stringify(line)}\n`)

@@ -68,11 +68,12 @@ export async function reconcile(
           .filter(([name, f]) => name !== vol.name && f.volumeId)
           .map(([, f]) => f.volumeId as string),
       )
+      const vlog = log.withTag(vol.name)
       const machine = createReconcileMachine({
         provider,
         host,
         checkpoint,
-        log,
+        log: vlog,
         heldByOthers,
         random: opts.random,
       })
@@ -85,7 +86,11 @@ export async function reconcile(
       }
       instanceId ??= ctx.instanceId
       if (ctx.error)
-        log.error(`[${vol.name}] ${ctx.error.message}${ctx.error.hint ? `\n  hint: ${ctx.error.hint}` : ''}`)
+        vlog.error({
+          message: `${ctx.error.message}${ctx.error.hint ? `\n  hint: ${ctx.error.hint}` : ''}`,
+          hint: ctx.error.hint,
+          exitCode: ctx.error.exitCode,
+        })
       volumes.push({
         name: vol.name,
         volumeId: ctx.volumeId,

@@ -37,7 +37,7 @@ function stepActor(name: StepName, fn: Step, deps: StepDeps) {
     failpoint(`before-${name}`)
     const output = await fn(input, deps, signal)
     const ms = Math.round(performance.now() - started)
-    deps.log.info(`[${input.spec.name}] ${name.padEnd(8)} ${output.summary} (${ms} ms)`)
+    deps.log.info({ message: `${name.padEnd(8)} ${output.summary} (${ms} ms)`, step: name, ms })
     failpoint(`after-${name}`)
     return { ...output, ms }
   })

@@ -148,6 +148,19 @@ for (const fs of ['ext4', 'xfs', 'btrfs'] as const) {
     assert.is(Object.keys(sb.catalog().volumes).length, 1)
   })
 
+  test('--log-format json: one JSON object per line on stderr, a line per step with its duration', async () => {
+    const r = await sb.cps(['apply', ...args, '--log-format', 'json'])
+    ok(r, 'apply')
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    assert.equal(
+      lines.map((l) => [l.volume, l.step, typeof l.ms]),
+      ['discover', 'claim', 'attach', 'format', 'resize', 'mount'].map((s) => ['data', s, 'number']),
+    )
+  })
+
   test('status shows the checkpoint and the live view', async () => {
     const r = await sb.cps(['status', ...args])
     ok(r, 'status')

@@ -36,5 +36,9 @@ export const attach: Step = async (ctx, deps) => {
   const id = await verifyIdentity(deps.host, device as string, vol, deps.provider.expectedIdentity(vol))
   if (ctx.mode === 'apply' && deps.checkpoint.facts(ctx.spec.name).device !== device)
     await deps.checkpoint.update(ctx.spec.name, { device })
-  return { device, changes: out, summary: `${vol.id} is ${device} (${id.realPath})` }
+  return {
+    device,
+    changes: out,
+    summary: `${vol.id} is ${device}${id.realPath === device ? '' : ` (${id.realPath})`}`,
+  }
 }

@@ -68,7 +68,7 @@ export const claim: Step = async (ctx, deps) => {
         return await provider.attachVolume(id)
       } catch (err) {
         if (!(err instanceof ProviderError && err.code && LOST_RACE.has(err.code))) throw err
-        deps.log.debug(`[${name}] ${id}: ${err.code}, trying the next candidate`)
+        deps.log.debug(`${id}: ${err.code}, trying the next candidate`)
       }
     }
     return undefined

@@ -41,13 +41,13 @@ export const discover: Step = async (ctx, { provider, checkpoint, heldByOthers, 
       : 'gone from the pool'
     const msg = `checkpoint names ${facts.volumeId} but it is ${where}; rediscovering`
     warnings.push(msg)
-    log.warn(`[${ctx.spec.name}] ${msg}`)
+    log.warn(msg)
   }
   const ours = mine.find((v) => v.id === facts.volumeId) ?? mine[0]
   if (mine.length > 1 && !mine.some((v) => v.id === facts.volumeId)) {
     const msg = `${mine.length} pool volumes are attached to this instance (${mine.map((v) => v.id).join(', ')}); using ${ours?.id}`
     warnings.push(msg)
-    log.warn(`[${ctx.spec.name}] ${msg}`)
+    log.warn(msg)
   }
   const candidates = pool.filter((v) => isCandidate(v, instanceId, heldByOthers)).map((v) => v.id)
 

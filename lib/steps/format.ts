@@ -38,14 +38,14 @@ export const format: Step = async (ctx, deps) => {
   const out: Change[] = []
   const { host, provider, checkpoint } = deps
   const want = ctx.spec.filesystem
-  const labelText = want.label ? `, label ${want.label}` : ''
+  const labelText = want.label ? ` (label ${want.label})` : ''
   if (ctx.pending || !ctx.volumeId || !ctx.device) {
     await act(
       ctx,
       out,
       'format',
       'create',
-      `format ${want.type}${labelText} if the new volume is blank`,
+      `format ${want.type}${labelText} if the volume is blank`,
       async () => {},
     )
     return { changes: out, summary: 'would format' }
@@ -161,7 +161,7 @@ export const format: Step = async (ctx, deps) => {
     out,
     'format',
     'create',
-    `${redo ? 'redo interrupted ' : ''}mkfs ${want.type} on ${device} (UUID ${uuid}${labelText})`,
+    `${redo ? 'redo interrupted ' : ''}mkfs ${want.type} on ${device}, UUID ${uuid}${labelText}`,
     async () => {
       await checkpoint.update(name, { mkfsStarted: { uuid, at: new Date().toISOString() } })
       if (!redo) await provider.setTags(vol.id, { [Tag.formatToken]: `${STARTED}${uuid}` })

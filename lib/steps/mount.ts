@@ -142,7 +142,7 @@ export const mount: Step = async (ctx, deps) => {
       } catch (err) {
         // The data is mounted and safe; only the extra space is not usable yet.
         const msg = `could not grow ${type} at ${m.path} online: ${(err as Error).message}; it is grown offline at the next boot`
-        deps.log.warn(`[${ctx.spec.name}] ${msg}`)
+        deps.log.warn(msg)
         return { changes: out, warnings: [msg], summary: `mounted at ${m.path}; grow failed` }
       }
     }

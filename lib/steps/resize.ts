@@ -54,7 +54,7 @@ export const resize: Step = async (ctx, deps) => {
   } else if (spec.sizeGiB !== undefined && spec.sizeGiB < vol.sizeGiB) {
     const msg = `spec size ${spec.sizeGiB} GiB is smaller than volume ${vol.id} (${vol.sizeGiB} GiB); cps never shrinks`
     warnings.push(msg)
-    deps.log.warn(`[${spec.name}] ${msg}`)
+    deps.log.warn(msg)
   }
   if (ctx.mode === 'plan' && grewVolume) {
     const how =
