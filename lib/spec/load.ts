@@ -236,6 +236,11 @@ export async function loadSpec(opts: LoadOptions): Promise<ResolvedSpec> {
       seen.add(id)
       problems.push(problem)
     }
+    // In file order, as an editor would list them; flag problems first.
+    problems.sort(
+      (a, b) =>
+        (a.location.line ?? 0) - (b.location.line ?? 0) || (a.location.col ?? 0) - (b.location.col ?? 0),
+    )
     throw new SpecError(problems)
   }
   const valid = spec as unknown as Spec
