@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { HostError } from './errors.js'
+import { log } from './log.js'
 
 /** What a command printed and how it ended. */
 export interface ExecResult {
@@ -41,6 +42,7 @@ const packages: Record<string, string> = {
  */
 export const systemExec: Exec = (cmd, args, opts = {}) =>
   new Promise((resolve, reject) => {
+    const started = performance.now()
     const child = execFile(
       cmd,
       [...args],
@@ -51,6 +53,7 @@ export const systemExec: Exec = (cmd, args, opts = {}) =>
         env: { ...process.env, LC_ALL: 'C' },
       },
       (err, stdout, stderr) => {
+        log.debug(`exec ${cmd} ${args.join(' ')} (${Math.round(performance.now() - started)} ms)`)
         if (!err) return resolve({ stdout, stderr, code: 0 })
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean; signal?: string }
         if (e.code === 'ENOENT') {
