@@ -85,3 +85,23 @@ export function exitCodeOf(err: unknown): number {
 export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
 }
+
+/**
+ * Run a host or provider action; if it fails with a CpsError that has no hint, rethrow it with
+ * the volume, device and hint of the step that called it.
+ */
+export async function withHint<T>(
+  fn: () => Promise<T>,
+  ctx: { volume?: string; device?: string; hint: string },
+): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (!(err instanceof CpsError) || err.hint) throw err
+    const Kind = err.constructor as new (message: string, ctx: ErrorContext) => CpsError
+    const prefix = [ctx.volume && `volume ${ctx.volume}`, ctx.device && `(${ctx.device})`]
+      .filter(Boolean)
+      .join(' ')
+    throw new Kind(`${prefix ? `${prefix}: ` : ''}${err.message}`, { ...ctx, cause: err })
+  }
+}

@@ -169,4 +169,21 @@ test('a volume tagged as formatted whose device reads blank is an error, never a
   }
 })
 
+test('mkfs failing on a bad option: exit 6 with a hint; fixed spec converges (mkfs redone)', async () => {
+  const sb = new Sandbox()
+  try {
+    const r = await sb.cps(['apply', ...spec(sb), '--mkfs-option=-O', '--mkfs-option=no_such_feature'])
+    refused(r, 6, /volume vol-\w+ \(\/dev\/loop\d+\): mkfs.ext4 .* exited 1/)
+    assert.match(r.stdout, /hint: the volume keeps its started token, so the next run redoes mkfs/)
+    const vol = Object.values(sb.catalog().volumes)[0]
+    assert.match(vol?.tags[Tag.formatToken] ?? '', /^started:/)
+    const ok = await sb.cps(['apply', ...spec(sb)])
+    assert.is(ok.code, 0, ok.stdout + ok.stderr)
+    assert.match(ok.stdout, /redo interrupted mkfs ext4/)
+    assert.is(mountInfo(sb.mountPath())?.fstype, 'ext4')
+  } finally {
+    sb.cleanup()
+  }
+})
+
 test.run()

@@ -1,4 +1,4 @@
-import { ProviderError } from '../errors.js'
+import { ProviderError, withHint } from '../errors.js'
 import type { Change } from '../plan/change.js'
 import type { Volume } from '../providers/provider.js'
 import { act, type Step, type StepDeps, same } from './context.js'
@@ -29,7 +29,10 @@ export const attach: Step = async (ctx, deps) => {
     same(ctx, out, 'attach', `volume ${vol.id} is device ${found}`)
   } else {
     device = await act(ctx, out, 'attach', 'create', `attach volume ${vol.id} as a block device`, () =>
-      deps.provider.ensureDevice(vol),
+      withHint(() => deps.provider.ensureDevice(vol), {
+        volume: vol.id,
+        hint: 'the volume is claimed but its device did not appear; check the provider and rerun',
+      }),
     )
     if (!device) return { changes: out, pending: true, summary: 'would attach' }
   }

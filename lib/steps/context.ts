@@ -35,7 +35,7 @@ export interface StepDeps {
   log: ConsolaInstance
   /** Volume ids other spec volumes of this host hold, which this one must not take. */
   heldByOthers: Set<string>
-  /** Sleep and random order are injectable so tests are deterministic. */
+  /** The claim order's randomness, injectable so tests are deterministic. */
   random?: () => number
 }
 

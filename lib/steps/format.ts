@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { RefusalError } from '../errors.js'
+import { RefusalError, withHint } from '../errors.js'
 import { failpoint } from '../failpoint.js'
 import type { Probe, Signature } from '../hosts/host.js'
 import type { Change } from '../plan/change.js'
@@ -165,13 +165,21 @@ export const format: Step = async (ctx, deps) => {
     async () => {
       await checkpoint.update(name, { mkfsStarted: { uuid, at: new Date().toISOString() } })
       if (!redo) await provider.setTags(vol.id, { [Tag.formatToken]: `${STARTED}${uuid}` })
-      await host.mkfs(device, {
-        type: want.type,
-        uuid,
-        label: want.label,
-        options: want.mkfsOptions,
-        force: redo || probe.signatures.length > 0,
-      })
+      await withHint(
+        () =>
+          host.mkfs(device, {
+            type: want.type,
+            uuid,
+            label: want.label,
+            options: want.mkfsOptions,
+            force: redo || probe.signatures.length > 0,
+          }),
+        {
+          volume: vol.id,
+          device,
+          hint: 'the volume keeps its started token, so the next run redoes mkfs; check mkfsOptions and the kernel log',
+        },
+      )
       failpoint('after-mkfs')
       const after = singleFilesystem(await host.probe(device))
       if (after?.uuid !== uuid || after.type !== want.type)

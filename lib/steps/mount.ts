@@ -1,4 +1,4 @@
-import { HostError, RefusalError } from '../errors.js'
+import { HostError, RefusalError, withHint } from '../errors.js'
 import { missingOptions } from '../hosts/host.js'
 import type { Change } from '../plan/change.js'
 import { Tag } from '../providers/provider.js'
@@ -90,7 +90,11 @@ export const mount: Step = async (ctx, deps) => {
       )
     await act(ctx, out, 'mount', 'create', `mount ${device} (${type}) at ${m.path}${opts}`, async () => {
       await host.ensureDir(m.path)
-      await host.mount(device, m.path, type, m.options)
+      await withHint(() => host.mount(device, m.path, type, m.options), {
+        volume: vol.id,
+        device,
+        hint: `check the kernel log (dmesg); an unclean ${type} may need a manual fsck before it mounts`,
+      })
     })
   }
 

@@ -1,3 +1,4 @@
+import { withHint } from '../errors.js'
 import type { Host } from '../hosts/host.js'
 import type { Change } from '../plan/change.js'
 import type { FsType } from '../spec/types.js'
@@ -82,7 +83,12 @@ export const resize: Step = async (ctx, deps) => {
       'resize',
       'update',
       `grow ext4 on ${device} offline from ${gib(fsBytes)} to ${gib(dev.sizeBytes)} (e2fsck -f, resize2fs)`,
-      () => deps.host.growOffline(device, type),
+      () =>
+        withHint(() => deps.host.growOffline(device, type), {
+          volume: vol.id,
+          device,
+          hint: 'e2fsck found problems it could not fix or resize2fs failed: run e2fsck -f by hand before the next boot; nothing was mounted',
+        }),
     )
     return { changes: out, warnings, summary: 'grew ext4 offline' }
   }
