@@ -2,11 +2,16 @@ import { readFileSync } from 'node:fs'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { generatedTypesPath, generateTypes } from './gen.js'
+import { compiledValidatorPath, validatorSource } from './schema.js'
 
 const test = suite('generated spec types')
 
 test('lib/spec/spec.gen.ts is what the schema generates (run `npm run gen` when this fails)', async () => {
   assert.fixture(readFileSync(generatedTypesPath, 'utf8'), await generateTypes())
+})
+
+test("the precompiled validator in dist is the schema's (run `npm run build` when this fails)", async () => {
+  assert.fixture(readFileSync(compiledValidatorPath, 'utf8'), await validatorSource())
 })
 
 test('every schema property has a description', () => {

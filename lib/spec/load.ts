@@ -214,7 +214,7 @@ export async function loadSpec(opts: LoadOptions): Promise<ResolvedSpec> {
     return locate(parsed.doc, parsed.counter, file, pointerKeys(pointer), key)
   }
 
-  const validate = validator()
+  const validate = await validator()
   if (!validate(spec)) {
     const problems: SpecProblem[] = []
     const seen = new Set<string>()
