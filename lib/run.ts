@@ -22,7 +22,7 @@ export interface RunOptions {
 
 /** Factories of the live boundaries; tests inject fakes that record calls. */
 export interface RunDeps {
-  createProvider?: (cfg: ProviderConfig) => Provider
+  createProvider?: (cfg: ProviderConfig) => Provider | Promise<Provider>
   createHost?: () => Host
 }
 
@@ -34,8 +34,11 @@ export interface RunResult {
   exitCode: number
 }
 
-export function defaultProvider(cfg: ProviderConfig): Provider {
-  return new LocalProvider({ dir: cfg.dir })
+/** The provider a spec names. The AWS SDK is loaded only when the spec uses it. */
+export async function defaultProvider(cfg: ProviderConfig): Promise<Provider> {
+  if (cfg.kind === 'local') return new LocalProvider({ dir: cfg.dir })
+  const { createAwsProvider } = await import('./providers/aws/aws-provider.js')
+  return createAwsProvider(cfg)
 }
 
 /**
@@ -47,7 +50,7 @@ export async function reconcile(
   opts: RunOptions,
   deps: RunDeps = {},
 ): Promise<RunResult> {
-  const provider = (deps.createProvider ?? defaultProvider)(spec.provider)
+  const provider = await (deps.createProvider ?? defaultProvider)(spec.provider)
   const host = (deps.createHost ?? (() => new LinuxHost()))()
   const lock =
     opts.mode === 'apply'

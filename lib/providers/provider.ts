@@ -1,20 +1,31 @@
+import type { CreateOptions } from '../spec/types.js'
+
 /** A volume as the provider reports it. */
 export interface Volume {
   id: string
   sizeGiB: number
-  state: 'creating' | 'available' | 'in-use'
+  /** 'other': deleting, deleted, error: never a candidate. */
+  state: 'creating' | 'available' | 'in-use' | 'other'
   tags: Record<string, string>
   /** Instance the volume is attached to, if any. */
   attachedTo?: string
+  /** The device name of that attachment in the cloud API (aws: /dev/sdf). */
+  device?: string
   createdAt: string
 }
 
-/** What a block device must show to be this volume (rule 2: identity before touching). */
-export type ExpectedIdentity = { backingFile: string } | { serial: string }
+/**
+ * What a block device must show to be this volume (rule 2: identity before touching): a loop
+ * device's backing file, an NVMe serial, or (Xen, which has no serial) one of the kernel names
+ * of the attachment's device.
+ */
+export type ExpectedIdentity = { backingFile: string } | { serial: string } | { kernelNames: string[] }
 
 export interface CreateVolumeRequest {
   sizeGiB: number
   tags: Record<string, string>
+  /** Cloud options (aws: type, iops, throughput, encryption, snapshot). */
+  options?: CreateOptions
   /** Idempotency token: the same token returns the same volume, never a second one. */
   clientToken: string
 }
@@ -37,8 +48,8 @@ export interface Provider {
   findDevice(vol: Volume): Promise<string | undefined>
   /** Make the volume's block device appear on this host (or wait for it) and return its path. */
   ensureDevice(vol: Volume): Promise<string>
-  /** What the device must show to be this volume. */
-  expectedIdentity(vol: Volume): ExpectedIdentity
+  /** What the device found at `device` must show to be this volume. */
+  expectedIdentity(vol: Volume, device: string): ExpectedIdentity
   /** Grow the volume to sizeGiB (never shrinks) so the device shows the new size. */
   growVolume(vol: Volume, sizeGiB: number): Promise<void>
   /** Set (overwrite) tags. */

@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.js'
 import { defaults } from '../paths.js'
 
 /** How a flag's text becomes a spec value. */
-type FlagKind = 'string' | 'integer' | 'list' | 'tags'
+type FlagKind = 'string' | 'integer' | 'list' | 'tags' | 'boolean'
 
 /** A CLI flag that sets one spec field. */
 export interface SpecFlag {
@@ -33,8 +33,24 @@ export const specFlags: readonly SpecFlag[] = [
     path: ['provider'],
     scope: 'spec',
     kind: 'string',
-    arg: 'local',
+    arg: 'local|aws',
     help: 'where volumes come from (default: local)',
+  },
+  {
+    name: 'region',
+    path: ['provider', 'aws', 'region'],
+    scope: 'spec',
+    kind: 'string',
+    arg: 'region',
+    help: "aws: region (default: AWS_REGION, the profile, or the instance's region from IMDS)",
+  },
+  {
+    name: 'endpoint',
+    path: ['provider', 'aws', 'endpoint'],
+    scope: 'spec',
+    kind: 'string',
+    arg: 'url',
+    help: 'aws: EC2 endpoint URL (default: AWS_ENDPOINT_URL, else the regional endpoint)',
   },
   {
     name: 'local-dir',
@@ -61,6 +77,24 @@ export const specFlags: readonly SpecFlag[] = [
     'GiB',
     'size to create with, and to grow to (without it: never create)',
   ),
+  v(
+    'type',
+    ['create', 'type'],
+    'string',
+    'gp3|gp2|io1|io2|st1|sc1|standard',
+    'aws: volume type (default: gp3)',
+  ),
+  v('iops', ['create', 'iops'], 'integer', 'n', 'aws: provisioned IOPS (gp3, io1, io2)'),
+  v('throughput', ['create', 'throughputMiBps'], 'integer', 'MiB/s', 'aws: throughput (gp3)'),
+  v('encrypted', ['create', 'encrypted'], 'boolean', 'true|false', 'aws: encrypt the volume'),
+  v(
+    'kms-key-id',
+    ['create', 'kmsKeyId'],
+    'string',
+    'key',
+    'aws: KMS key id, ARN or alias (implies --encrypted true)',
+  ),
+  v('snapshot', ['create', 'snapshot', 'id'], 'string', 'snap-id', 'aws: create from this snapshot'),
   v('fs', ['filesystem', 'type'], 'string', 'ext4|xfs|btrfs', 'filesystem type (default: ext4)'),
   v(
     'format',
@@ -106,6 +140,11 @@ function convert(flag: SpecFlag, raw: unknown): unknown {
       const text = lastOf(raw)
       // Leave non-integers as text: the schema then says "must be integer" at this flag.
       return /^-?\d+$/.test(text) ? Number(text) : text
+    }
+    case 'boolean': {
+      const text = lastOf(raw)
+      // Leave anything else as text: the schema then says "must be boolean" at this flag.
+      return text === 'true' ? true : text === 'false' ? false : text
     }
     case 'list':
       return listOf(raw)

@@ -6,7 +6,7 @@ import { applyFlags } from './flags.js'
 import { formatLocation, type Location, locate, pointerKeys } from './locate.js'
 import { type ErrorObject, validator } from './schema.js'
 import type { Spec } from './spec.gen.js'
-import type { ResolvedSpec, ResolvedVolume } from './types.js'
+import type { ProviderConfig, ResolvedSpec, ResolvedVolume } from './types.js'
 
 /** One problem found in a spec, with where it is. */
 export interface SpecProblem {
@@ -85,6 +85,8 @@ function messageFor(e: ErrorObject): string {
         : `must have ${e.keyword === 'minProperties' ? 'at least' : 'at most'} ${p.limit} entries`
     case 'uniqueItems':
       return `must not repeat items (items ${Math.min(Number(p.i), Number(p.j))} and ${Math.max(Number(p.i), Number(p.j))} are equal)`
+    case 'false schema':
+      return 'is not allowed for this volume type'
     case 'propertyNames':
       return `invalid key "${p.propertyName}"${description ? `: ${description}` : ''}`
     default:
@@ -127,7 +129,18 @@ function crossChecks(spec: Spec, where: (pointer: string, key?: string) => Locat
   const problems: SpecProblem[] = []
   const names = new Map<string, number>()
   const paths = new Map<string, number>()
+  const local = !spec.provider?.aws
   spec.volumes.forEach((vol, i) => {
+    if (local)
+      for (const key of ['type', 'iops', 'throughputMiBps', 'encrypted', 'kmsKeyId', 'snapshot'] as const)
+        if (vol.create?.[key] !== undefined) {
+          const pointer = `/volumes/${i}/create/${key}`
+          problems.push({
+            location: where(pointer),
+            pointer,
+            message: `create.${key} applies to the aws provider only`,
+          })
+        }
     const seen = names.get(vol.name)
     if (seen !== undefined) {
       const pointer = `/volumes/${i}/name`
@@ -158,16 +171,27 @@ function crossChecks(spec: Spec, where: (pointer: string, key?: string) => Locat
 }
 
 function resolve(spec: Spec, source: string): ResolvedSpec {
-  const local = spec.provider?.local
+  const aws = spec.provider?.aws
+  const provider: ProviderConfig = aws
+    ? { kind: 'aws', region: aws.region, endpoint: aws.endpoint }
+    : { kind: 'local', dir: spec.provider?.local?.dir ?? defaults.localDir }
   return {
     source,
     state: spec.state ?? defaults.state,
-    provider: { kind: 'local', dir: local?.dir ?? defaults.localDir },
+    provider,
     volumes: spec.volumes.map(
       (v): ResolvedVolume => ({
         name: v.name,
         poolTags: { ...v.pool.tags },
         sizeGiB: v.create?.sizeGiB,
+        createOptions: {
+          type: v.create?.type,
+          iops: v.create?.iops,
+          throughputMiBps: v.create?.throughputMiBps,
+          encrypted: v.create?.encrypted ?? (v.create?.kmsKeyId ? true : undefined),
+          kmsKeyId: v.create?.kmsKeyId,
+          snapshot: v.create?.snapshot,
+        },
         filesystem: {
           type: v.filesystem?.type ?? 'ext4',
           format: v.filesystem?.format ?? 'if-created',

@@ -28,6 +28,7 @@ export interface Spec {
    */
   provider?: {
     local?: LocalProvider
+    aws?: AwsProvider
   }
   /**
    * The volumes this machine should have. Each is reconciled on its own.
@@ -44,6 +45,19 @@ export interface LocalProvider {
   dir?: AbsolutePath1
 }
 /**
+ * Amazon EBS. The instance id and availability zone come from IMDSv2; credentials from the default chain (environment, profile, instance role).
+ */
+export interface AwsProvider {
+  /**
+   * AWS region, e.g. us-east-1. Default: AWS_REGION, the profile, then the instance's region from IMDS. Flag: --region.
+   */
+  region?: string
+  /**
+   * EC2 API endpoint URL, for testing or private endpoints (AWS_ENDPOINT_URL also works). Flag: --endpoint.
+   */
+  endpoint?: string
+}
+/**
  * One persistent volume: where it comes from, its filesystem and its mount.
  */
 export interface VolumeSpec {
@@ -58,13 +72,43 @@ export interface VolumeSpec {
     tags: Tags
   }
   /**
-   * How to create a volume when the pool has none available. Without it, cps only claims existing volumes and fails when none is left.
+   * How to create a volume when the pool has none available. Without it, cps only claims existing volumes and fails when none is left. Fields marked aws: apply to the aws provider only.
    */
   create?: {
     /**
      * Size in GiB. When it grows, cps grows the volume and its filesystem (see resize); a smaller size is a warning, never a shrink. Flag: --size.
      */
     sizeGiB: number
+    /**
+     * aws: EBS volume type. Default gp3. Flag: --type.
+     */
+    type?: 'gp2' | 'gp3' | 'io1' | 'io2' | 'st1' | 'sc1' | 'standard'
+    /**
+     * aws: provisioned IOPS (gp3: 3000-80000, io1: 100-64000, io2: 100-256000; required for io1/io2). Flag: --iops.
+     */
+    iops?: number
+    /**
+     * aws: throughput in MiB/s, gp3 only (125-2000). Flag: --throughput.
+     */
+    throughputMiBps?: number
+    /**
+     * aws: encrypt the volume (with kmsKeyId, or the account's default EBS key). Flag: --encrypted.
+     */
+    encrypted?: boolean
+    /**
+     * aws: KMS key id, ARN or alias for encryption; implies encrypted. Flag: --kms-key-id.
+     */
+    kmsKeyId?: string
+    /**
+     * aws: create from a snapshot: {id: snap-...}, or {tags: {...}} for the newest completed snapshot carrying all the tags. Flag: --snapshot (an id).
+     */
+    snapshot?: {
+      /**
+       * Snapshot id.
+       */
+      id?: string
+      tags?: Tags1
+    }
   }
   /**
    * The filesystem on the volume.
@@ -120,5 +164,11 @@ export interface VolumeSpec {
  * Tags every volume of the pool carries; cps also puts them on the volumes it creates. Flag: --tag k=v (repeat).
  */
 export interface Tags {
+  [k: string]: string
+}
+/**
+ * Tags the snapshot must carry; the newest completed match is used.
+ */
+export interface Tags1 {
   [k: string]: string
 }

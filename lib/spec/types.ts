@@ -10,6 +10,8 @@ export interface ResolvedVolume {
   poolTags: Record<string, string>
   /** Size to create with and grow to; undefined means never create. */
   sizeGiB?: number
+  /** Cloud options for a created volume (aws). */
+  createOptions: CreateOptions
   filesystem: {
     type: FsType
     format: 'if-created' | 'if-blank'
@@ -20,12 +22,28 @@ export interface ResolvedVolume {
   resize: 'grow' | 'never'
 }
 
+/** Options of a volume cps creates, beyond its size (aws only). */
+export interface CreateOptions {
+  type?: 'gp2' | 'gp3' | 'io1' | 'io2' | 'st1' | 'sc1' | 'standard'
+  iops?: number
+  throughputMiBps?: number
+  encrypted?: boolean
+  kmsKeyId?: string
+  snapshot?: { id?: string; tags?: Record<string, string> }
+}
+
 export interface LocalProviderConfig {
   kind: 'local'
   dir: string
 }
 
-export type ProviderConfig = LocalProviderConfig
+export interface AwsProviderConfig {
+  kind: 'aws'
+  region?: string
+  endpoint?: string
+}
+
+export type ProviderConfig = LocalProviderConfig | AwsProviderConfig
 
 /** A validated spec with defaults applied. */
 export interface ResolvedSpec {

@@ -36,7 +36,12 @@ export const attach: Step = async (ctx, deps) => {
     )
     if (!device) return { changes: out, pending: true, summary: 'would attach' }
   }
-  const id = await verifyIdentity(deps.host, device as string, vol, deps.provider.expectedIdentity(vol))
+  const id = await verifyIdentity(
+    deps.host,
+    device as string,
+    vol,
+    deps.provider.expectedIdentity(vol, device as string),
+  )
   if (ctx.mode === 'apply' && deps.checkpoint.facts(ctx.spec.name).device !== device)
     await deps.checkpoint.update(ctx.spec.name, { device })
   return {

@@ -3,6 +3,7 @@ import { ProviderError } from '../errors.js'
 import { failpoint } from '../failpoint.js'
 import type { Change } from '../plan/change.js'
 import { describeTags, Tag, type Volume } from '../providers/provider.js'
+import type { CreateOptions } from '../spec/types.js'
 import { act, type Step } from './context.js'
 import { isCandidate } from './discover.js'
 
@@ -55,7 +56,7 @@ export const claim: Step = async (ctx, deps) => {
       out,
       'claim',
       'create',
-      `create volume ${ctx.spec.sizeGiB} GiB in pool ${pool}, with a format token`,
+      `create volume ${describeCreate(ctx.spec.sizeGiB, ctx.spec.createOptions)} in pool ${pool}, with a format token`,
       async () => {},
     )
     return { pending: true, changes: out, summary: 'would create a volume' }
@@ -105,6 +106,7 @@ export const claim: Step = async (ctx, deps) => {
   await checkpoint.update(name, { claimId })
   const created: Volume = await provider.createVolume({
     sizeGiB: ctx.spec.sizeGiB,
+    options: ctx.spec.createOptions,
     clientToken: clientToken(instanceId, name, claimId),
     tags: {
       ...ctx.spec.poolTags,
@@ -124,6 +126,19 @@ export const claim: Step = async (ctx, deps) => {
   const vol = await provider.attachVolume(created.id)
   await checkpoint.update(name, { volumeId: vol.id, claimId: undefined })
   return { volumeId: vol.id, changes: out, summary: `created ${vol.id}` }
+}
+
+/** "100 GiB gp3, 6000 IOPS, 250 MiB/s, encrypted, from snap-0abc": what a create asks for. */
+export function describeCreate(sizeGiB: number, o: CreateOptions = {}): string {
+  const parts = [
+    `${sizeGiB} GiB${o.type ? ` ${o.type}` : ''}`,
+    o.iops && `${o.iops} IOPS`,
+    o.throughputMiBps && `${o.throughputMiBps} MiB/s`,
+    o.encrypted && `encrypted${o.kmsKeyId ? ` with ${o.kmsKeyId}` : ''}`,
+    o.snapshot?.id && `from ${o.snapshot.id}`,
+    o.snapshot?.tags && `from the newest snapshot tagged ${describeTags(o.snapshot.tags)}`,
+  ]
+  return parts.filter(Boolean).join(', ')
 }
 
 function noneLeft(name: string, pool: string): ProviderError {

@@ -54,7 +54,7 @@ export const format: Step = async (ctx, deps) => {
   const vol = await mustGetVolume(deps, ctx.volumeId, name)
   const device = ctx.device
   // Identity again, right before the probe that decides about mkfs.
-  await verifyIdentity(host, device, vol, provider.expectedIdentity(vol))
+  await verifyIdentity(host, device, vol, provider.expectedIdentity(vol, device))
   const probe = await host.probe(device)
   const tagUuid = vol.tags[Tag.fsUuid]
   const token = vol.tags[Tag.formatToken]

@@ -37,5 +37,14 @@ export async function verifyIdentity(
         hint: 'a stale device link points at another disk: fix or remove it, then rerun',
       },
     )
+  if ('kernelNames' in expected && !expected.kernelNames.includes(id.realPath.split('/').pop() as string))
+    throw new RefusalError(
+      `device ${device} is ${id.realPath}, not one of ${expected.kernelNames.join(', ')} where volume ${vol.id} is attached; refusing to touch it`,
+      {
+        volume: vol.id,
+        device,
+        hint: 'a stale device link points at another disk: fix or remove it, then rerun',
+      },
+    )
   return id
 }

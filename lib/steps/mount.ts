@@ -42,7 +42,7 @@ export const mount: Step = async (ctx, deps) => {
   }
   const vol = await mustGetVolume(deps, ctx.volumeId, ctx.spec.name)
   const device = ctx.device
-  const id = await verifyIdentity(host, device, vol, deps.provider.expectedIdentity(vol))
+  const id = await verifyIdentity(host, device, vol, deps.provider.expectedIdentity(vol, device))
   const tagUuid = vol.tags[Tag.fsUuid]
   const current = await host.findMount(m.path)
 

@@ -1,4 +1,4 @@
-import { withHint } from '../errors.js'
+import { ProviderError, withHint } from '../errors.js'
 import type { Host } from '../hosts/host.js'
 import type { Change } from '../plan/change.js'
 import type { FsType } from '../spec/types.js'
@@ -6,6 +6,9 @@ import { mustGetVolume } from './attach.js'
 import { act, type Step, same } from './context.js'
 
 const MiB = 1024 * 1024
+
+/** Provider refusals to modify a volume now that a later run can retry. */
+const DEFERRABLE = new Set(['VolumeModificationRateExceeded', 'IncorrectModificationState'])
 
 /** Does a filesystem of fsBytes need growing to fill deviceBytes? Slack covers fs alignment. */
 export function needsGrow(fsBytes: number, deviceBytes: number): boolean {
@@ -43,14 +46,23 @@ export const resize: Step = async (ctx, deps) => {
   const type = spec.filesystem.type
   let grewVolume = false
   if (spec.sizeGiB !== undefined && spec.sizeGiB > vol.sizeGiB) {
-    await act(
-      ctx,
-      out,
-      'resize',
-      'update',
-      `grow volume ${vol.id} from ${vol.sizeGiB} to ${spec.sizeGiB} GiB`,
-      () => deps.provider.growVolume(vol, spec.sizeGiB as number),
-    )
+    try {
+      await act(
+        ctx,
+        out,
+        'resize',
+        'update',
+        `grow volume ${vol.id} from ${vol.sizeGiB} to ${spec.sizeGiB} GiB`,
+        () => deps.provider.growVolume(vol, spec.sizeGiB as number),
+      )
+    } catch (err) {
+      // EBS limits how often a volume may be modified: not a failure of the boot. The data is
+      // fine at its current size; mount still happens, and a later run grows it.
+      if (!(err instanceof ProviderError && err.code && DEFERRABLE.has(err.code))) throw err
+      const msg = `volume ${vol.id} cannot be grown to ${spec.sizeGiB} GiB now: ${err.message}; it stays ${vol.sizeGiB} GiB and a later run grows it`
+      deps.log.warn(msg)
+      return { growAfterMount: true, changes: out, warnings: [...warnings, msg], summary: 'grow deferred' }
+    }
     grewVolume = true
   } else if (spec.sizeGiB !== undefined && spec.sizeGiB < vol.sizeGiB) {
     const msg = `spec size ${spec.sizeGiB} GiB is smaller than volume ${vol.id} (${vol.sizeGiB} GiB); cps never shrinks`

@@ -16,6 +16,7 @@ export function volumeSpec(over: Partial<ResolvedVolume> = {}): ResolvedVolume {
     name: 'data',
     poolTags: { app: 'test' },
     sizeGiB: 1,
+    createOptions: {},
     filesystem: { type: 'ext4', format: 'if-created', label: 'data', mkfsOptions: [] },
     mount: { path: '/mnt/data', options: ['noatime'] },
     resize: 'grow',

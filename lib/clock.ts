@@ -1,0 +1,32 @@
+import { setTimeout as delay } from 'node:timers/promises'
+
+/** Time, injectable: the EC2 simulator's virtual clock makes long waits cost no real time. */
+export interface Clock {
+  now(): number
+  sleep(ms: number): Promise<void>
+}
+
+export const realClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms) => delay(ms),
+}
+
+/**
+ * Poll `check` with exponential backoff (from `firstMs`, ×1.5, at most `maxMs` apart) until it
+ * returns a value, or `timeoutMs` passes; then returns undefined.
+ */
+export async function poll<T>(
+  clock: Clock,
+  check: () => Promise<T | undefined>,
+  opts: { timeoutMs: number; firstMs?: number; maxMs?: number },
+): Promise<T | undefined> {
+  const deadline = clock.now() + opts.timeoutMs
+  let wait = opts.firstMs ?? 250
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (clock.now() >= deadline) return undefined
+    await clock.sleep(Math.min(wait, Math.max(1, deadline - clock.now())))
+    wait = Math.min(wait * 1.5, opts.maxMs ?? 5000)
+  }
+}

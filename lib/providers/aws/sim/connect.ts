@@ -1,0 +1,110 @@
+import {
+  AttachVolumeCommand,
+  CreateSnapshotCommand,
+  CreateTagsCommand,
+  CreateVolumeCommand,
+  DeleteTagsCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
+  DescribeVolumesCommand,
+  DescribeVolumesModificationsCommand,
+  EC2Client,
+  ModifyVolumeCommand,
+} from '@aws-sdk/client-ec2'
+import { mockClient } from 'aws-sdk-client-mock'
+import { FakeHost } from '../../../hosts/fake/fake-host.js'
+import type { Roots } from '../../../hosts/roots.js'
+import { AwsProvider, type AwsTimeouts } from '../aws-provider.js'
+import { nitroByIdPath, nvmeSerial, xenKernelNames } from '../devices.js'
+import type { Ec2Simulator } from './ec2-sim.js'
+
+const GiB = 1024 ** 3
+
+/**
+ * Route a real EC2Client's commands to the simulator (one mock per client instance). Any
+ * command the simulator does not model is rejected, never answered with undefined.
+ */
+export function connectClient(client: EC2Client, sim: Ec2Simulator) {
+  const mock = mockClient(client)
+  mock.onAnyCommand().rejects(new Error('command not modelled by the EC2 simulator'))
+  const route = <I>(cmd: { name: string }, fn: (input: I) => unknown) =>
+    mock.on(cmd as never).callsFake(async (input: I) => {
+      sim.record(cmd.name.replace(/Command$/, ''), input)
+      return fn(input)
+    })
+  route(DescribeVolumesCommand, (i) => sim.describeVolumes(i as never))
+  route(CreateVolumeCommand, (i) => sim.createVolume(i as never))
+  route(AttachVolumeCommand, (i) => sim.attachVolume(i as never))
+  route(ModifyVolumeCommand, (i) => sim.modifyVolume(i as never))
+  route(DescribeVolumesModificationsCommand, (i) => sim.describeVolumesModifications(i as never))
+  route(CreateTagsCommand, (i) => sim.createTags(i as never))
+  route(DeleteTagsCommand, (i) => sim.deleteTags(i as never))
+  route(DescribeInstancesCommand, (i) => sim.describeInstances(i as never))
+  route(DescribeSnapshotsCommand, (i) => sim.describeSnapshots(i as never))
+  route(CreateSnapshotCommand, (i) => sim.createSnapshot(i as never))
+  return mock
+}
+
+export interface SimMachine {
+  instanceId: string
+  zone: string
+  host: FakeHost
+  provider: AwsProvider
+  client: EC2Client
+}
+
+/**
+ * One simulated instance: a real AwsProvider over a real EC2Client routed to the simulator,
+ * and a FakeHost whose devices appear when EC2 attaches (Nitro: an NVMe device with the
+ * volume's serial behind the by-id link; Xen: /dev/xvdX without a serial).
+ */
+export function simMachine(
+  sim: Ec2Simulator,
+  opts: {
+    instanceId: string
+    zone: string
+    region?: string
+    xen?: boolean
+    timeouts?: Partial<AwsTimeouts>
+    roots?: Roots
+  },
+): SimMachine {
+  const host = new FakeHost()
+  const roots = opts.roots ?? { dev: '/dev', sys: '/sys' }
+  let nvme = 1
+  sim.addInstance(opts.instanceId, opts.zone, {
+    attached(volumeId, device, sizeGiB) {
+      if (opts.xen) {
+        host.addDevice(`${roots.dev}/${xenKernelNames(device)[1]}`, { sizeBytes: sizeGiB * GiB })
+        return
+      }
+      const node = `${roots.dev}/nvme${nvme++}n1`
+      host.addDevice(node, { serial: nvmeSerial(volumeId), sizeBytes: sizeGiB * GiB })
+      host.links.set(nitroByIdPath(roots, volumeId), node)
+    },
+    resized(volumeId, sizeGiB) {
+      const path = host.links.get(nitroByIdPath(roots, volumeId))
+      const dev = path && host.devices.get(path)
+      if (dev) dev.sizeBytes = sizeGiB * GiB
+    },
+  })
+  const client = new EC2Client({
+    region: opts.region ?? opts.zone.slice(0, -1),
+    credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
+  })
+  connectClient(client, sim)
+  const identity = {
+    instanceId: opts.instanceId,
+    zone: opts.zone,
+    region: opts.region ?? opts.zone.slice(0, -1),
+  }
+  const provider = new AwsProvider({
+    client,
+    identity: async () => identity,
+    host,
+    roots,
+    clock: sim.clock,
+    timeouts: opts.timeouts,
+  })
+  return { instanceId: opts.instanceId, zone: opts.zone, host, provider, client }
+}
