@@ -22,7 +22,8 @@ export function createMetadataReader(): MetadataReader {
 
 /** Instance id, availability zone, region and (if exposed) autoscaling group from IMDSv2. */
 export async function readIdentity(md: MetadataReader = createMetadataReader()): Promise<InstanceIdentity> {
-  const get = (path: string) => md.request(`/latest/meta-data/${path}`, {}).then((s) => s.trim())
+  // The SDK joins the endpoint's pathname ("/") and this path: no leading slash, or IMDS sees "//latest".
+  const get = (path: string) => md.request(`latest/meta-data/${path}`, {}).then((s) => s.trim())
   try {
     const [instanceId, zone, region] = await Promise.all([
       get('instance-id'),
