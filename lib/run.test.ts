@@ -10,7 +10,7 @@ import { reconcile } from './run.js'
 import type { ResolvedSpec } from './spec/types.js'
 import { volumeSpec } from './testing/world.js'
 
-setLogger(createLogger('pretty', 0))
+setLogger(createLogger('pretty', -999))
 
 const test = suite('reconcile of a whole spec (fakes)')
 

@@ -90,6 +90,14 @@ test('a spec by flags alone, with defaults', async () => {
     name: 'data',
     poolTags: { app: 'kafka', env: 'prod' },
     sizeGiB: 10,
+    createOptions: {
+      type: undefined,
+      iops: undefined,
+      throughputMiBps: undefined,
+      encrypted: undefined,
+      kmsKeyId: undefined,
+      snapshot: undefined,
+    },
     filesystem: { type: 'xfs', format: 'if-created', label: undefined, mkfsOptions: [] },
     mount: { path: '/data', options: ['noatime', 'nodev'], owner: undefined, mode: undefined },
     resize: 'grow',
@@ -107,6 +115,42 @@ test('flags override the file; the last of a repeated single flag wins', async (
   assert.is(spec.volumes[0]?.filesystem.type, 'btrfs')
   assert.is(spec.volumes[0]?.filesystem.label, 'data')
   assert.is(spec.state, '/tmp/s.json')
+})
+
+test('aws flags build an aws spec; per-type rules apply to flags too', async () => {
+  const base = { name: ['d'], tag: ['a=b'], mount: ['/x'], provider: ['aws'], size: ['200'] }
+  const spec = await loadSpec({
+    flags: {
+      ...base,
+      region: ['us-east-1'],
+      type: ['io2'],
+      iops: ['16000'],
+      encrypted: ['true'],
+      kmsKeyId: ['alias/ebs'],
+      snapshot: ['snap-0123456789abcdef0'],
+    },
+  })
+  assert.equal(spec.provider, { kind: 'aws', region: 'us-east-1', endpoint: undefined })
+  assert.equal(spec.volumes[0]?.createOptions, {
+    type: 'io2',
+    iops: 16000,
+    throughputMiBps: undefined,
+    encrypted: true,
+    kmsKeyId: 'alias/ebs',
+    snapshot: { id: 'snap-0123456789abcdef0' },
+  })
+  assert.is(
+    await firstError({ flags: { ...base, type: ['gp2'], throughput: ['300'] } }),
+    'flag --throughput: /volumes/0/create/throughputMiBps: is not allowed for volume type gp2',
+  )
+  assert.is(
+    await firstError({ flags: { ...base, encrypted: ['yes'] } }),
+    'flag --encrypted: /volumes/0/create/encrypted: must be of type boolean (got string "yes")',
+  )
+  assert.is(
+    await firstError({ flags: { name: ['d'], tag: ['a=b'], mount: ['/x'], size: ['5'], type: ['gp3'] } }),
+    'flag --type: /volumes/0/create/type: create.type applies to the aws provider only',
+  )
 })
 
 test('bad flag values are reported at the flag', async () => {

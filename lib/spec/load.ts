@@ -47,7 +47,7 @@ function describeType(value: unknown): string {
   return `${typeof value} ${show(value)}`
 }
 
-function messageFor(e: ErrorObject): string {
+function messageFor(e: ErrorObject, spec: unknown): string {
   const p = e.params as Record<string, unknown>
   const description = (e.parentSchema as { description?: string } | undefined)?.description
   switch (e.keyword) {
@@ -85,8 +85,14 @@ function messageFor(e: ErrorObject): string {
         : `must have ${e.keyword === 'minProperties' ? 'at least' : 'at most'} ${p.limit} entries`
     case 'uniqueItems':
       return `must not repeat items (items ${Math.min(Number(p.i), Number(p.j))} and ${Math.max(Number(p.i), Number(p.j))} are equal)`
-    case 'false schema':
-      return 'is not allowed for this volume type'
+    case 'false schema': {
+      // Only the per-volume-type rules use false schemas: name the type.
+      const create = pointerKeys(e.instancePath.slice(0, e.instancePath.lastIndexOf('/'))).reduce<unknown>(
+        (node, k) => (node as Record<string | number, unknown> | undefined)?.[k],
+        spec,
+      ) as { type?: string } | undefined
+      return `is not allowed for volume type ${create?.type ?? 'gp3'}`
+    }
     case 'propertyNames':
       return `invalid key "${p.propertyName}"${description ? `: ${description}` : ''}`
     default:
@@ -253,7 +259,7 @@ export async function loadSpec(opts: LoadOptions): Promise<ResolvedSpec> {
         const flag = missingFlag(`${e.instancePath}/${p.missingProperty}`)
         if (flag) location = { file, flag }
       }
-      const problem = { location, pointer, message: messageFor(e) }
+      const problem = { location, pointer, message: messageFor(e, spec) }
       const id = `${formatLocation(location)}|${pointer}|${problem.message}`
       if (e.keyword === 'pattern' && e.propertyName !== undefined) continue // reported by propertyNames
       if (seen.has(id)) continue

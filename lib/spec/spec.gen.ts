@@ -49,7 +49,7 @@ export interface LocalProvider {
  */
 export interface AwsProvider {
   /**
-   * AWS region, e.g. us-east-1. Default: AWS_REGION, the profile, then the instance's region from IMDS. Flag: --region.
+   * AWS region, e.g. us-east-1. Default: this instance's region, from IMDS; if given, it must be that region. Flag: --region.
    */
   region?: string
   /**
@@ -104,7 +104,7 @@ export interface VolumeSpec {
      */
     snapshot?: {
       /**
-       * Snapshot id.
+       * Snapshot id: snap- and 8 or 17 hex digits.
        */
       id?: string
       tags?: Tags1

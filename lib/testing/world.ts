@@ -40,7 +40,7 @@ export async function fakeWorld(opts: { instanceId?: string; readOnly?: boolean 
   const provider = new FakeProvider(host, opts.instanceId)
   const statePath = join(dir, 'state.json')
   const checkpoint = await CheckpointStore.open(statePath, { readOnly: opts.readOnly })
-  const log = createLogger('pretty', 0)
+  const log = createLogger('pretty', -999)
   let seed = 1
   const random = () => {
     seed = (seed * 16807) % 2147483647

@@ -27,7 +27,13 @@ const ec2 = mockClient(client)
 const GiB = 1024 ** 3
 
 function fakeClock(): Clock & { t: number } {
-  const c = { t: 0, now: () => c.t, sleep: async (ms: number) => void (c.t += ms) }
+  const c = {
+    t: 0,
+    now: () => c.t,
+    sleep: async (ms: number) => {
+      c.t += ms
+    },
+  }
   return c
 }
 
@@ -241,11 +247,9 @@ test('growVolume: ModifyVolume with the size, then waits for optimizing and the 
 })
 
 test('growVolume does not modify again when a modification to that size is under way', async () => {
-  ec2
-    .on(DescribeVolumesModificationsCommand)
-    .resolves({
-      VolumesModifications: [{ ModificationState: 'optimizing', TargetSize: 20, StartTime: new Date(1) }],
-    })
+  ec2.on(DescribeVolumesModificationsCommand).resolves({
+    VolumesModifications: [{ ModificationState: 'optimizing', TargetSize: 20, StartTime: new Date(1) }],
+  })
   await provider().growVolume({ id: 'vol-1', sizeGiB: 10, state: 'in-use', tags: {}, createdAt: '' }, 20)
   assert.is(ec2.commandCalls(ModifyVolumeCommand).length, 0)
 })

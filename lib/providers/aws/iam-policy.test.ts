@@ -1,8 +1,8 @@
 // docs/iam-policy.json must allow every EC2 action the provider can call, and nothing else.
-import { readFileSync, readdirSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import * as assert from 'uvu/assert'
 import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
 import { packageRoot } from '../../paths.js'
 
 const test = suite('least-privilege IAM policy')
@@ -12,7 +12,8 @@ function actionsInCode(): string[] {
   const dir = join(packageRoot, 'lib', 'providers', 'aws')
   const found = new Set<string>()
   for (const f of readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
-    for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/new (\w+)Command\(/g)) found.add(`ec2:${m[1]}`)
+    for (const m of readFileSync(join(dir, f), 'utf8').matchAll(/new (\w+)Command\(/g))
+      found.add(`ec2:${m[1]}`)
   }
   return [...found].sort()
 }
@@ -38,7 +39,8 @@ test('every mutating action is scoped by the pool tag or to creation', () => {
   }
   for (const s of policy.Statement) {
     const mutating = [s.Action].flat().some((a) => !a.startsWith('ec2:Describe'))
-    if (mutating && !s.Resource.includes(':snapshot/')) assert.ok(s.Condition, `${s.Sid} grants a mutating action without a condition`)
+    if (mutating && !s.Resource.includes(':snapshot/'))
+      assert.ok(s.Condition, `${s.Sid} grants a mutating action without a condition`)
   }
 })
 

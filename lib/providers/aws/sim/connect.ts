@@ -13,10 +13,11 @@ import {
 } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
 import { FakeHost } from '../../../hosts/fake/fake-host.js'
+import type { Host } from '../../../hosts/host.js'
 import type { Roots } from '../../../hosts/roots.js'
 import { AwsProvider, type AwsTimeouts } from '../aws-provider.js'
 import { nitroByIdPath, nvmeSerial, xenKernelNames } from '../devices.js'
-import type { Ec2Simulator } from './ec2-sim.js'
+import type { Ec2Simulator, InstanceHooks } from './ec2-sim.js'
 
 const GiB = 1024 ** 3
 
@@ -45,34 +46,55 @@ export function connectClient(client: EC2Client, sim: Ec2Simulator) {
   return mock
 }
 
+/**
+ * A real AwsProvider for one simulated instance, over a real EC2Client routed to the
+ * simulator. `hooks` make devices appear on the instance's host when EC2 attaches.
+ */
+export function simProvider(
+  sim: Ec2Simulator,
+  opts: {
+    instanceId: string
+    zone: string
+    host: Host
+    hooks: InstanceHooks
+    roots: Roots
+    timeouts?: Partial<AwsTimeouts>
+  },
+): AwsProvider {
+  sim.addInstance(opts.instanceId, opts.zone, opts.hooks)
+  const region = opts.zone.slice(0, -1)
+  const client = new EC2Client({ region, credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' } })
+  connectClient(client, sim)
+  const identity = { instanceId: opts.instanceId, zone: opts.zone, region }
+  return new AwsProvider({
+    client,
+    identity: async () => identity,
+    host: opts.host,
+    roots: opts.roots,
+    clock: sim.clock,
+    timeouts: opts.timeouts,
+  })
+}
+
 export interface SimMachine {
   instanceId: string
   zone: string
   host: FakeHost
   provider: AwsProvider
-  client: EC2Client
 }
 
 /**
- * One simulated instance: a real AwsProvider over a real EC2Client routed to the simulator,
- * and a FakeHost whose devices appear when EC2 attaches (Nitro: an NVMe device with the
- * volume's serial behind the by-id link; Xen: /dev/xvdX without a serial).
+ * One simulated instance with a FakeHost whose devices appear when EC2 attaches (Nitro: an
+ * NVMe device with the volume's serial behind the by-id link; Xen: /dev/xvdX, no serial).
  */
 export function simMachine(
   sim: Ec2Simulator,
-  opts: {
-    instanceId: string
-    zone: string
-    region?: string
-    xen?: boolean
-    timeouts?: Partial<AwsTimeouts>
-    roots?: Roots
-  },
+  opts: { instanceId: string; zone: string; xen?: boolean; timeouts?: Partial<AwsTimeouts> },
 ): SimMachine {
   const host = new FakeHost()
-  const roots = opts.roots ?? { dev: '/dev', sys: '/sys' }
+  const roots = { dev: '/dev', sys: '/sys' }
   let nvme = 1
-  sim.addInstance(opts.instanceId, opts.zone, {
+  const hooks: InstanceHooks = {
     attached(volumeId, device, sizeGiB) {
       if (opts.xen) {
         host.addDevice(`${roots.dev}/${xenKernelNames(device)[1]}`, { sizeBytes: sizeGiB * GiB })
@@ -87,24 +109,7 @@ export function simMachine(
       const dev = path && host.devices.get(path)
       if (dev) dev.sizeBytes = sizeGiB * GiB
     },
-  })
-  const client = new EC2Client({
-    region: opts.region ?? opts.zone.slice(0, -1),
-    credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' },
-  })
-  connectClient(client, sim)
-  const identity = {
-    instanceId: opts.instanceId,
-    zone: opts.zone,
-    region: opts.region ?? opts.zone.slice(0, -1),
   }
-  const provider = new AwsProvider({
-    client,
-    identity: async () => identity,
-    host,
-    roots,
-    clock: sim.clock,
-    timeouts: opts.timeouts,
-  })
-  return { instanceId: opts.instanceId, zone: opts.zone, host, provider, client }
+  const provider = simProvider(sim, { ...opts, host, hooks, roots })
+  return { instanceId: opts.instanceId, zone: opts.zone, host, provider }
 }

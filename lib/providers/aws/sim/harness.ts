@@ -37,7 +37,7 @@ export async function boot(
     provider: m.provider,
     host: m.host,
     checkpoint,
-    log: createLogger('pretty', 0),
+    log: createLogger('pretty', -999),
     heldByOthers: new Set(),
   })
   return toPromise(
