@@ -2,8 +2,12 @@
 // EC2Client objects (aws-sdk-client-mock routes each client's commands to the simulator).
 // Real AWS is not reachable from here; this is the faithful stand-in.
 
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { createCli } from '../../cli.js'
 import { volumeSpec } from '../../testing/world.js'
 import { Tag } from '../provider.js'
 import { type SimMachine, simMachine } from './sim/connect.js'
@@ -256,6 +260,50 @@ test('Xen instances: the device appears as /dev/xvdX and is accepted by its name
   const ctx = await boot(m, spec())
   assert.is(ctx.error, undefined, JSON.stringify(ctx.error))
   assert.is(ctx.device, '/dev/xvdf')
+})
+
+test('through the CLI: --provider aws plan, apply, then plan with no changes', async () => {
+  const sim = world()
+  const m = machine(sim)
+  const dir = mkdtempSync(join(tmpdir(), 'cps-cli-aws-'))
+  let out = ''
+  const { run } = createCli(
+    (t) => {
+      out += t
+    },
+    { createProvider: () => m.provider, createHost: () => m.host },
+  )
+  const args = [
+    '--provider',
+    'aws',
+    '--name',
+    'data',
+    '--tag',
+    'app=kafka',
+    '--size',
+    '50',
+    '--type',
+    'gp3',
+    '--iops',
+    '4000',
+    '--mount',
+    '/data',
+    '--state',
+    join(dir, 'state.json'),
+    '--quiet',
+  ]
+  try {
+    assert.is(await run(['node', 'cps', 'plan', ...args, '--detailed-exitcode']), 2)
+    assert.match(out, /\+ create volume 50 GiB gp3, 4000 IOPS in pool app=kafka, with a format token/)
+    assert.is(await run(['node', 'cps', 'apply', ...args]), 0)
+    assert.match(out, /Apply complete! 4 added, 0 changed, 0 destroyed\./)
+    out = ''
+    assert.is(await run(['node', 'cps', 'plan', ...args, '--detailed-exitcode']), 0)
+    assert.match(out, /No changes\. 1 volume up to date\./)
+    assert.equal(sim.calls.map((c) => c.command).filter((c) => c === 'CreateVolume').length, 1)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test.run()

@@ -102,6 +102,22 @@ test('access denied: UnauthorizedOperation names the call and points at the IAM 
   }
 })
 
+test('AWS_ENDPOINT_URL is honoured when the spec names no endpoint', async () => {
+  const ec2 = await failingEc2(403, 'UnauthorizedOperation', 'denied')
+  process.env.AWS_ENDPOINT_URL = ec2.url
+  try {
+    const p = new AwsProvider({
+      client: createEc2Client('us-east-1'),
+      host: new FakeHost(),
+      identity: async () => ({ instanceId: 'i-1', zone: 'us-east-1a', region: 'us-east-1' }),
+    })
+    await p.listPool({ app: 'x' }).catch(() => {})
+    assert.is(ec2.hits(), 1)
+  } finally {
+    await ec2.close()
+  }
+})
+
 test('no credentials anywhere (no env, no profile, no instance role): NoCredentials with a hint', async () => {
   const ec2 = await failingEc2(500, 'InternalError', 'should not be reached')
   const imds = await startFakeImds({})
