@@ -262,6 +262,23 @@ test('Xen instances: the device appears as /dev/xvdX and is accepted by its name
   assert.is(ctx.device, '/dev/xvdf')
 })
 
+test('throttling: an empty bucket answers RequestLimitExceeded, and refills with virtual time', async () => {
+  const sim = world({ throttle: { DescribeVolumes: { capacity: 2, perSecond: 1 } } })
+  const m = machine(sim)
+  await m.provider.listPool(pool)
+  await m.provider.listPool(pool)
+  try {
+    await m.provider.listPool(pool)
+    assert.unreachable()
+  } catch (err) {
+    assert.is((err as { code?: string }).code, 'RequestLimitExceeded')
+    assert.match((err as { hint?: string }).hint ?? '', /AWS_MAX_ATTEMPTS/)
+  }
+  assert.is(sim.throttled.get('DescribeVolumes'), 1)
+  await sim.clock.sleep(1000)
+  await m.provider.listPool(pool)
+})
+
 test('through the CLI: --provider aws plan, apply, then plan with no changes', async () => {
   const sim = world()
   const m = machine(sim)

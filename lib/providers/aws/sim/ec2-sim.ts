@@ -31,8 +31,35 @@ export interface SimLatency {
   snapshotMs: number
 }
 
+/** A token bucket: `capacity` calls at once, refilled at `perSecond`. */
+export interface Bucket {
+  capacity: number
+  perSecond: number
+}
+
+/**
+ * EC2's published per-account, per-Region, per-action buckets (docs: "Request throttling for
+ * the Amazon EC2 API", ec2-api-throttling.html; see ../shared/FACTS.md §2). DescribeVolumes
+ * with a filter or pagination is 100/20; unfiltered 50/10.
+ */
+export const ec2Buckets: Record<string, Bucket> = {
+  DescribeVolumes: { capacity: 100, perSecond: 20 },
+  DescribeVolumesModifications: { capacity: 100, perSecond: 20 },
+  DescribeInstances: { capacity: 100, perSecond: 20 },
+  DescribeSnapshots: { capacity: 100, perSecond: 20 },
+  CreateVolume: { capacity: 100, perSecond: 5 },
+  CreateSnapshot: { capacity: 100, perSecond: 5 },
+  AttachVolume: { capacity: 50, perSecond: 5 },
+  DetachVolume: { capacity: 50, perSecond: 5 },
+  ModifyVolume: { capacity: 50, perSecond: 5 },
+  CreateTags: { capacity: 100, perSecond: 10 },
+  DeleteTags: { capacity: 100, perSecond: 10 },
+}
+
 export interface SimOptions {
   clock?: VirtualClock
+  /** Throttle calls with these buckets (e.g. ec2Buckets); off by default. */
+  throttle?: Record<string, Bucket>
   latency?: Partial<SimLatency>
   /** Largest page DescribeVolumes returns (EC2: 500). */
   maxPage?: number
@@ -116,6 +143,9 @@ export class Ec2Simulator {
   private readonly random: () => number
   private readonly maxPage: number
   private readonly modsPerDay: number
+  private readonly buckets = new Map<string, { bucket: Bucket; tokens: number; at: number }>()
+  /** Calls refused with RequestLimitExceeded, by command. */
+  readonly throttled = new Map<string, number>()
 
   constructor(opts: SimOptions = {}) {
     this.clock = opts.clock ?? new VirtualClock()
@@ -131,6 +161,8 @@ export class Ec2Simulator {
     }
     this.maxPage = opts.maxPage ?? 500
     this.modsPerDay = opts.modificationsPerDay ?? 4
+    for (const [cmd, bucket] of Object.entries(opts.throttle ?? {}))
+      this.buckets.set(cmd, { bucket, tokens: bucket.capacity, at: this.clock.now() })
   }
 
   // ---- test setup ---------------------------------------------------------------------------
@@ -197,9 +229,19 @@ export class Ec2Simulator {
     return [...this.volumes.values()].map((v) => this.view(v))
   }
 
-  /** Record a call (the wiring does this for every command). */
+  /** Record a call (the wiring does this for every command), and throttle it like EC2 would. */
   record(command: string, input: unknown): void {
     this.calls.push({ command, input, at: this.clock.now() })
+    const b = this.buckets.get(command)
+    if (!b) return
+    const now = this.clock.now()
+    b.tokens = Math.min(b.bucket.capacity, b.tokens + ((now - b.at) / 1000) * b.bucket.perSecond)
+    b.at = now
+    if (b.tokens < 1) {
+      this.throttled.set(command, (this.throttled.get(command) ?? 0) + 1)
+      throw simError('RequestLimitExceeded', 'Request limit exceeded.')
+    }
+    b.tokens -= 1
   }
 
   // ---- the API ------------------------------------------------------------------------------
