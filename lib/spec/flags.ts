@@ -17,57 +17,46 @@ export interface SpecFlag {
   help: string
 }
 
-const v = (name: string, path: string[], kind: FlagKind, arg: string, help: string): SpecFlag => ({
-  name,
-  path,
-  scope: 'volume',
-  kind,
-  arg,
-  help,
-})
+const flag =
+  (scope: SpecFlag['scope']) =>
+  (name: string, path: string[], kind: FlagKind, arg: string, help: string): SpecFlag => ({
+    name,
+    path,
+    scope,
+    kind,
+    arg,
+    help,
+  })
+/** A flag for a spec-wide field. */
+const s = flag('spec')
+/** A flag for a field of the (first) volume. */
+const v = flag('volume')
 
 /** Every field of a single-volume spec, as a flag. The help text says the type and default. */
 export const specFlags: readonly SpecFlag[] = [
-  {
-    name: 'provider',
-    path: ['provider'],
-    scope: 'spec',
-    kind: 'string',
-    arg: 'local|aws',
-    help: 'where volumes come from (default: local)',
-  },
-  {
-    name: 'region',
-    path: ['provider', 'aws', 'region'],
-    scope: 'spec',
-    kind: 'string',
-    arg: 'region',
-    help: "aws: region (default: AWS_REGION, the profile, or the instance's region from IMDS)",
-  },
-  {
-    name: 'endpoint',
-    path: ['provider', 'aws', 'endpoint'],
-    scope: 'spec',
-    kind: 'string',
-    arg: 'url',
-    help: 'aws: EC2 endpoint URL (default: AWS_ENDPOINT_URL, else the regional endpoint)',
-  },
-  {
-    name: 'local-dir',
-    path: ['provider', 'local', 'dir'],
-    scope: 'spec',
-    kind: 'string',
-    arg: 'path',
-    help: `local provider: catalog and image directory (default: ${defaults.localDir})`,
-  },
-  {
-    name: 'state',
-    path: ['state'],
-    scope: 'spec',
-    kind: 'string',
-    arg: 'path',
-    help: `checkpoint file (default: ${defaults.state})`,
-  },
+  s('provider', ['provider'], 'string', 'local|aws', 'where volumes come from (default: local)'),
+  s(
+    'region',
+    ['provider', 'aws', 'region'],
+    'string',
+    'region',
+    "aws: region; must be this instance's (default: from IMDS)",
+  ),
+  s(
+    'endpoint',
+    ['provider', 'aws', 'endpoint'],
+    'string',
+    'url',
+    'aws: EC2 endpoint URL (default: AWS_ENDPOINT_URL, else the regional one)',
+  ),
+  s(
+    'local-dir',
+    ['provider', 'local', 'dir'],
+    'string',
+    'path',
+    `local provider: catalog and image directory (default: ${defaults.localDir})`,
+  ),
+  s('state', ['state'], 'string', 'path', `checkpoint file (default: ${defaults.state})`),
   v('name', ['name'], 'string', 'name', 'volume name, the checkpoint key (required without a file)'),
   v('tag', ['pool', 'tags'], 'tags', 'key=value', 'pool tag; repeat for more (required without a file)'),
   v(
