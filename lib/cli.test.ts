@@ -55,7 +55,7 @@ test('plan renders a Terraform-like diff; --detailed-exitcode says 2 for changes
       '',
     ].join('\n'),
   )
-  assert.equal(c.provider.calls, ['listPool'])
+  assert.equal(c.provider.calls, ['findAttached', 'listAvailable'])
 })
 
 test('apply, then plan: no changes, exit 0; --json has the same result object', async () => {

@@ -32,7 +32,7 @@ test('a rerun on a converged host performs no mutating action', async () => {
   assert.is(ctx.error, undefined)
   assert.ok(ctx.changes.every((c) => c.action === 'none'))
   assert.equal(w.host.actions, [])
-  assert.equal(w.provider.calls, ['listPool'])
+  assert.equal(w.provider.calls, ['findAttached'])
   w.cleanup()
 })
 
@@ -44,7 +44,7 @@ test('plan mode on a fresh host predicts every step and changes nothing', async 
     ctx.changes.map((c) => `${c.step}:${c.action}:${c.done}`),
     ['claim:create:false', 'attach:create:false', 'format:create:false', 'mount:create:false'],
   )
-  assert.equal(w.provider.calls, ['listPool'])
+  assert.equal(w.provider.calls, ['findAttached', 'listAvailable'])
   assert.equal(w.host.actions, [])
   assert.is(w.checkpoint.facts('data').volumeId, undefined)
   w.cleanup()
@@ -59,7 +59,7 @@ test('plan mode after a size increase shows the grow only', async () => {
     ctx.changes.filter((c) => c.action !== 'none').map((c) => c.what),
     [`grow volume ${ctx.volumeId} from 1 to 5 GiB`, 'grow ext4 filesystem to fill the volume'],
   )
-  assert.equal(w.provider.calls, ['listPool'])
+  assert.equal(w.provider.calls, ['findAttached'])
   w.cleanup()
 })
 

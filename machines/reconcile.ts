@@ -46,9 +46,11 @@ function stepActor(name: StepName, fn: Step, deps: StepDeps) {
 /** Merge a step's output into the context: changes and warnings accumulate. */
 function merge(ctx: ReconcileContext, step: StepName, out: StepOutput & { ms: number }): ReconcileContext {
   const { summary: _s, ms, changes, warnings, ...rest } = out
+  // A step leaves a field alone by returning it undefined.
+  const set = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined))
   return {
     ...ctx,
-    ...rest,
+    ...set,
     changes: [...ctx.changes, ...(changes ?? [])],
     warnings: [...ctx.warnings, ...(warnings ?? [])],
     timings: { ...ctx.timings, [step]: ms },

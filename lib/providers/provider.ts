@@ -35,15 +35,23 @@ export interface Provider {
   readonly kind: string
   /** This machine's id in the provider (the instance id). */
   instanceId(): Promise<string>
-  /** Every volume that carries all the pool's tags, in any state. */
-  listPool(tags: Record<string, string>): Promise<Volume[]>
+  /** The pool's volumes attached to this instance (a converged boot needs only this call). */
+  findAttached(tags: Record<string, string>): Promise<Volume[]>
+  /**
+   * One page of the pool's available volumes; pass the returned cursor for the next. Claiming
+   * reads only as many pages as it needs.
+   */
+  listAvailable(
+    tags: Record<string, string>,
+    cursor?: string,
+  ): Promise<{ volumes: Volume[]; cursor?: string }>
   getVolume(id: string): Promise<Volume | undefined>
   createVolume(req: CreateVolumeRequest): Promise<Volume>
   /**
    * Attach the volume to this instance: the atomic claim. Throws ProviderError with code
    * VolumeInUse when another instance has it. Attaching a volume already ours is a no-op.
    */
-  attachVolume(id: string): Promise<Volume>
+  attachVolume(vol: Volume): Promise<Volume>
   /** Path of the volume's block device on this host, if it is there (observe only). */
   findDevice(vol: Volume): Promise<string | undefined>
   /** Make the volume's block device appear on this host (or wait for it) and return its path. */

@@ -1,7 +1,7 @@
 import { ProviderError, withHint } from '../errors.js'
 import type { Change } from '../plan/change.js'
 import type { Volume } from '../providers/provider.js'
-import { act, type Step, type StepDeps, same } from './context.js'
+import { act, type ReconcileContext, type Step, type StepDeps, same } from './context.js'
 import { verifyIdentity } from './identity.js'
 
 /** The volume's provider record, which must exist once claimed. */
@@ -15,6 +15,12 @@ export async function mustGetVolume(deps: StepDeps, id: string, name: string): P
   return vol
 }
 
+/** The claimed volume: as this run last saw it, else read from the provider. */
+export async function currentVolume(ctx: ReconcileContext, deps: StepDeps): Promise<Volume> {
+  if (ctx.volume && ctx.volume.id === ctx.volumeId) return ctx.volume
+  return mustGetVolume(deps, ctx.volumeId as string, ctx.spec.name)
+}
+
 /** attach: make the volume's block device present on this host and check its identity. */
 export const attach: Step = async (ctx, deps) => {
   const out: Change[] = []
@@ -22,7 +28,7 @@ export const attach: Step = async (ctx, deps) => {
     await act(ctx, out, 'attach', 'create', 'attach the volume to this host', async () => {})
     return { changes: out, summary: 'would attach' }
   }
-  const vol = await mustGetVolume(deps, ctx.volumeId, ctx.spec.name)
+  const vol = await currentVolume(ctx, deps)
   const found = await deps.provider.findDevice(vol)
   let device = found
   if (found) {

@@ -86,12 +86,13 @@ test('a claim retried after a crash reuses its client token: never two volumes',
   const w = await fakeWorld()
   await w.checkpoint.update('data', { claimId: 'claim-1' })
   // The first run created the volume, then died before attaching and checkpointing it.
+  // (Tagged out of the pool here, so only the client token can lead the retry back to it.)
   const first = await w.provider.createVolume({
     sizeGiB: 1,
-    tags: { app: 'test' },
+    tags: { app: 'elsewhere' },
     clientToken: clientToken('i-self', 'data', 'claim-1'),
   })
-  const ctx = await runStep(claim, { ...startContext(volumeSpec()), candidates: [] }, w.deps)
+  const ctx = await runStep(claim, startContext(volumeSpec()), w.deps)
   assert.is(ctx.volumeId, first.id)
   assert.is(w.provider.volumes.size, 1)
   w.cleanup()
@@ -100,7 +101,7 @@ test('a claim retried after a crash reuses its client token: never two volumes',
 test('claim without create.sizeGiB and an empty pool fails with a hint', async () => {
   const w = await fakeWorld()
   try {
-    await runStep(claim, { ...startContext(volumeSpec({ sizeGiB: undefined })), candidates: [] }, w.deps)
+    await runStep(claim, startContext(volumeSpec({ sizeGiB: undefined })), w.deps)
     assert.unreachable()
   } catch (err) {
     assert.instance(err, ProviderError)
@@ -119,7 +120,7 @@ test('plan mode lists what it would do and calls nothing that mutates', async ()
   )
   assert.ok(ctx.pending)
   assert.match(ctx.changes[0]?.what as string, new RegExp(`candidates: ${a.id}`))
-  assert.equal(w.provider.calls, ['listPool'])
+  assert.equal(w.provider.calls, ['findAttached', 'listAvailable'])
   w.cleanup()
 })
 

@@ -1,14 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto'
+import { realClock } from '../clock.js'
 import { ProviderError } from '../errors.js'
 import { failpoint } from '../failpoint.js'
 import type { Change } from '../plan/change.js'
 import { describeTags, Tag, type Volume } from '../providers/provider.js'
 import type { CreateOptions } from '../spec/types.js'
-import { act, type Step } from './context.js'
+import { act, type Step, type StepDeps } from './context.js'
 import { isCandidate } from './discover.js'
 
 /** Errors that mean "someone else won this volume": try the next one. */
 const LOST_RACE = new Set(['VolumeInUse', 'IncorrectState', 'InvalidVolume.NotFound'])
+
+/** Throttled attaches the claim waits out before it gives up. */
+const MAX_THROTTLED_ROUNDS = 40
 
 /** Fisher–Yates: N machines trying the first available volume collide N² times. */
 export function shuffle<T>(items: T[], random: () => number = Math.random): T[] {
@@ -25,30 +29,102 @@ export function clientToken(instanceId: string, name: string, claimId: string): 
   return createHash('sha256').update(`${instanceId}\0${name}\0${claimId}`).digest('hex').slice(0, 64)
 }
 
+/** "100 GiB gp3, 6000 IOPS, 250 MiB/s, encrypted, from snap-0abc": what a create asks for. */
+export function describeCreate(sizeGiB: number, o: CreateOptions = {}): string {
+  const parts = [
+    `${sizeGiB} GiB${o.type ? ` ${o.type}` : ''}`,
+    o.iops && `${o.iops} IOPS`,
+    o.throughputMiBps && `${o.throughputMiBps} MiB/s`,
+    o.encrypted && `encrypted${o.kmsKeyId ? ` with ${o.kmsKeyId}` : ''}`,
+    o.snapshot?.id && `from ${o.snapshot.id}`,
+    o.snapshot?.tags && `from the newest snapshot tagged ${describeTags(o.snapshot.tags)}`,
+  ]
+  return parts.filter(Boolean).join(', ')
+}
+
 /**
- * claim: take an available pool volume (optimistic: attach in random order; losing a race
- * moves on) or, when none is left, create one that carries its claim and format token from birth.
+ * Optimistic claiming: attach available pool volumes in random order (AttachVolume is the only
+ * atomic operation EBS has); losing a race moves on to the next. Pages of candidates are read
+ * only as needed. A throttled attach backs off with full jitter and re-lists from the first page,
+ * since a neighbour probably took that volume while we waited. Returns undefined when every
+ * candidate is gone (then the caller creates).
+ */
+export async function claimOptimistic(
+  tags: Record<string, string>,
+  instanceId: string,
+  deps: StepDeps,
+): Promise<Volume | undefined> {
+  const { provider, heldByOthers, log } = deps
+  const random = deps.random ?? Math.random
+  const clock = deps.clock ?? realClock
+  let cursor: string | undefined
+  let passes = 0
+  let throttled = 0
+  for (;;) {
+    const page = await provider.listAvailable(tags, cursor)
+    const candidates = shuffle(
+      page.volumes.filter((v) => isCandidate(v, instanceId, heldByOthers, clock.now())),
+      random,
+    )
+    let relist = false
+    for (const vol of candidates) {
+      try {
+        return await provider.attachVolume(vol)
+      } catch (err) {
+        if (!(err instanceof ProviderError)) throw err
+        if (err.code && LOST_RACE.has(err.code)) {
+          log.debug(`${vol.id}: ${err.code}, trying the next candidate`)
+          continue
+        }
+        if (err.code !== 'RequestLimitExceeded' || ++throttled > MAX_THROTTLED_ROUNDS) throw err
+        await clock.sleep(random() * Math.min(20_000, 1000 * 2 ** Math.min(throttled, 10)))
+        relist = true
+        break
+      }
+    }
+    if (relist) {
+      cursor = undefined
+      continue
+    }
+    if (page.cursor) {
+      cursor = page.cursor
+      continue
+    }
+    // Every page tried: one more pass from the start, as volumes may have been freed meanwhile.
+    if (++passes > 1) return undefined
+    cursor = undefined
+  }
+}
+
+/**
+ * claim: take an available pool volume, or, when none is left, create one that carries its
+ * claim and format token from birth.
  */
 export const claim: Step = async (ctx, deps) => {
-  const { provider, checkpoint, heldByOthers, random } = deps
+  const { provider, checkpoint, heldByOthers } = deps
   const out: Change[] = []
   if (ctx.volumeId) return { changes: out, summary: `already holds ${ctx.volumeId}` }
   const name = ctx.spec.name
   const instanceId = ctx.instanceId ?? (await provider.instanceId())
   const pool = describeTags(ctx.spec.poolTags)
-  const candidates = shuffle(ctx.candidates ?? [], random)
 
   if (ctx.mode === 'plan') {
-    if (candidates.length) {
+    const first = await provider.listAvailable(ctx.spec.poolTags)
+    const ids = first.volumes.filter((v) => isCandidate(v, instanceId, heldByOthers)).map((v) => v.id)
+    if (ids.length) {
+      const shown =
+        ids.length > 5
+          ? `${ids.slice(0, 5).join(', ')} and ${ids.length - 5}${first.cursor ? '+' : ''} more`
+          : ids.join(', ')
       await act(
         ctx,
         out,
         'claim',
         'update',
-        `attach an available volume of pool ${pool} (candidates: ${candidates.join(', ')})`,
+        `attach an available volume of pool ${pool} (candidates: ${shown})`,
         async () => {},
       )
-      return { pending: true, changes: out, summary: `would claim one of ${candidates.length}` }
+      return { pending: true, changes: out, summary: `would claim one of ${ids.length}` }
     }
     if (ctx.spec.sizeGiB === undefined) throw noneLeft(name, pool)
     await act(
@@ -62,31 +138,7 @@ export const claim: Step = async (ctx, deps) => {
     return { pending: true, changes: out, summary: 'would create a volume' }
   }
 
-  // Attach is the only atomic operation: whoever attaches first owns the volume.
-  const attachFirst = async (ids: string[]): Promise<Volume | undefined> => {
-    for (const id of ids) {
-      try {
-        return await provider.attachVolume(id)
-      } catch (err) {
-        if (!(err instanceof ProviderError && err.code && LOST_RACE.has(err.code))) throw err
-        deps.log.debug(`${id}: ${err.code}, trying the next candidate`)
-      }
-    }
-    return undefined
-  }
-  // Re-list once when the round is exhausted: volumes may have been freed while we tried.
-  const won =
-    (await attachFirst(candidates)) ??
-    (await attachFirst(
-      shuffle(
-        (
-          await provider.listPool(ctx.spec.poolTags)
-        )
-          .filter((v) => isCandidate(v, instanceId, heldByOthers))
-          .map((v) => v.id),
-        random,
-      ),
-    ))
+  const won = await claimOptimistic(ctx.spec.poolTags, instanceId, deps)
   if (won) {
     await checkpoint.update(name, { volumeId: won.id, claimId: undefined })
     out.push({
@@ -96,7 +148,7 @@ export const claim: Step = async (ctx, deps) => {
       what: `claimed available volume ${won.id} (${won.sizeGiB} GiB)`,
       done: true,
     })
-    return { volumeId: won.id, changes: out, summary: `claimed ${won.id}` }
+    return { volumeId: won.id, volume: won, changes: out, summary: `claimed ${won.id}` }
   }
 
   if (ctx.spec.sizeGiB === undefined) throw noneLeft(name, pool)
@@ -120,25 +172,31 @@ export const claim: Step = async (ctx, deps) => {
     volume: name,
     step: 'claim',
     action: 'create',
-    what: `created volume ${created.id} (${created.sizeGiB} GiB) in pool ${pool}`,
+    what: `created volume ${created.id} (${describeCreate(created.sizeGiB)}) in pool ${pool}`,
     done: true,
   })
-  const vol = await provider.attachVolume(created.id)
+  const vol = await attachOwn(created, deps)
   await checkpoint.update(name, { volumeId: vol.id, claimId: undefined })
-  return { volumeId: vol.id, changes: out, summary: `created ${vol.id}` }
+  return { volumeId: vol.id, volume: vol, changes: out, summary: `created ${vol.id}` }
 }
 
-/** "100 GiB gp3, 6000 IOPS, 250 MiB/s, encrypted, from snap-0abc": what a create asks for. */
-export function describeCreate(sizeGiB: number, o: CreateOptions = {}): string {
-  const parts = [
-    `${sizeGiB} GiB${o.type ? ` ${o.type}` : ''}`,
-    o.iops && `${o.iops} IOPS`,
-    o.throughputMiBps && `${o.throughputMiBps} MiB/s`,
-    o.encrypted && `encrypted${o.kmsKeyId ? ` with ${o.kmsKeyId}` : ''}`,
-    o.snapshot?.id && `from ${o.snapshot.id}`,
-    o.snapshot?.tags && `from the newest snapshot tagged ${describeTags(o.snapshot.tags)}`,
-  ]
-  return parts.filter(Boolean).join(', ')
+/** Attach the volume this instance created: nobody else takes it, so throttling is only waited out. */
+async function attachOwn(vol: Volume, deps: StepDeps): Promise<Volume> {
+  const clock = deps.clock ?? realClock
+  const random = deps.random ?? Math.random
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await deps.provider.attachVolume(vol)
+    } catch (err) {
+      if (
+        !(err instanceof ProviderError) ||
+        err.code !== 'RequestLimitExceeded' ||
+        attempt >= MAX_THROTTLED_ROUNDS
+      )
+        throw err
+      await clock.sleep(random() * Math.min(20_000, 1000 * 2 ** Math.min(attempt, 10)))
+    }
+  }
 }
 
 function noneLeft(name: string, pool: string): ProviderError {

@@ -1,7 +1,8 @@
 import type { ConsolaInstance } from 'consola'
+import type { Clock } from '../clock.js'
 import type { Host } from '../hosts/host.js'
 import type { Change, SerializedError, StepName } from '../plan/change.js'
-import type { Provider } from '../providers/provider.js'
+import type { Provider, Volume } from '../providers/provider.js'
 import type { ResolvedVolume } from '../spec/types.js'
 import type { CheckpointStore } from '../state/checkpoint.js'
 
@@ -14,8 +15,8 @@ export interface ReconcileContext {
   volumeId?: string
   /** Plan mode: the volume would be created or claimed, so later steps can only predict. */
   pending?: boolean
-  /** Available pool volumes seen by discover, for claim. */
-  candidates?: string[]
+  /** The volume as the provider last reported it, kept current with this run's own changes. */
+  volume?: Volume
   device?: string
   /** The filesystem UUID on the device, once known. */
   fsUuid?: string
@@ -35,8 +36,10 @@ export interface StepDeps {
   log: ConsolaInstance
   /** Volume ids other spec volumes of this host hold, which this one must not take. */
   heldByOthers: Set<string>
-  /** The claim order's randomness, injectable so tests are deterministic. */
+  /** The claim order's randomness and backoff jitter, injectable so runs are reproducible. */
   random?: () => number
+  /** Time for backoff; the EC2 simulator's virtual clock in simulations. */
+  clock?: Clock
 }
 
 /** What a step returns: context fields to merge, and a one-line summary for the log. */

@@ -22,34 +22,30 @@ export function isCandidate(
 
 /**
  * discover: is a pool volume already attached to this instance? The checkpoint's volume id is
- * a hint, re-verified against the provider. Also lists the claim candidates.
+ * a hint, re-verified against the provider. On a converged host this is the only cloud read.
  */
 export const discover: Step = async (ctx, { provider, checkpoint, heldByOthers, log }) => {
   const out: Change[] = []
   const warnings: string[] = []
+  const warn = (msg: string) => {
+    warnings.push(msg)
+    log.warn(msg)
+  }
   const instanceId = await provider.instanceId()
   const facts = checkpoint.facts(ctx.spec.name)
-  const pool = await provider.listPool(ctx.spec.poolTags)
-  const mine = pool.filter((v) => v.attachedTo === instanceId && !heldByOthers.has(v.id))
+  const mine = (await provider.findAttached(ctx.spec.poolTags)).filter((v) => !heldByOthers.has(v.id))
+  const hinted = mine.find((v) => v.id === facts.volumeId)
 
-  if (facts.volumeId && !mine.some((v) => v.id === facts.volumeId)) {
-    const seen = pool.find((v) => v.id === facts.volumeId)
-    const where = seen
-      ? seen.attachedTo
-        ? `attached to ${seen.attachedTo}`
-        : seen.state
-      : 'gone from the pool'
-    const msg = `checkpoint names ${facts.volumeId} but it is ${where}; rediscovering`
-    warnings.push(msg)
-    log.warn(msg)
+  if (facts.volumeId && !hinted) {
+    const seen = await provider.getVolume(facts.volumeId)
+    const where = !seen ? 'gone' : seen.attachedTo ? `attached to ${seen.attachedTo}` : seen.state
+    warn(`checkpoint names ${facts.volumeId} but it is ${where}; rediscovering`)
   }
-  const ours = mine.find((v) => v.id === facts.volumeId) ?? mine[0]
-  if (mine.length > 1 && !mine.some((v) => v.id === facts.volumeId)) {
-    const msg = `${mine.length} pool volumes are attached to this instance (${mine.map((v) => v.id).join(', ')}); using ${ours?.id}`
-    warnings.push(msg)
-    log.warn(msg)
-  }
-  const candidates = pool.filter((v) => isCandidate(v, instanceId, heldByOthers)).map((v) => v.id)
+  const ours = hinted ?? mine[0]
+  if (mine.length > 1 && !hinted)
+    warn(
+      `${mine.length} pool volumes are attached to this instance (${mine.map((v) => v.id).join(', ')}); using ${ours?.id}`,
+    )
 
   if (ours) {
     same(ctx, out, 'discover', `volume ${ours.id} (${ours.sizeGiB} GiB) is attached to this instance`)
@@ -58,7 +54,7 @@ export const discover: Step = async (ctx, { provider, checkpoint, heldByOthers, 
     return {
       instanceId,
       volumeId: ours.id,
-      candidates,
+      volume: ours,
       changes: out,
       warnings,
       summary: `${ours.id} attached`,
@@ -66,9 +62,8 @@ export const discover: Step = async (ctx, { provider, checkpoint, heldByOthers, 
   }
   return {
     instanceId,
-    candidates,
     changes: out,
     warnings,
-    summary: `no volume of pool ${describeTags(ctx.spec.poolTags)} attached; ${candidates.length} available`,
+    summary: `no volume of pool ${describeTags(ctx.spec.poolTags)} attached`,
   }
 }

@@ -94,6 +94,21 @@ test('the filesystem cps made is verified and left alone', async () => {
   w.cleanup()
 })
 
+test('a token left by a run that died right after tagging the UUID is removed, nothing else', async () => {
+  const { w, vol, ctx } = await attached(
+    { [Tag.fsUuid]: 'u-1', [Tag.formatToken]: 'started:u-1' },
+    { signatures: [{ type: 'ext4', uuid: 'u-1', usage: 'filesystem' }] },
+  )
+  const out = await runStep(format, ctx, w.deps)
+  assert.equal(
+    out.changes.map((c) => c.action),
+    ['none', 'update'],
+  )
+  assert.is(w.provider.volumes.get(vol.id)?.tags[Tag.formatToken], undefined)
+  assert.equal(w.host.actions, [])
+  w.cleanup()
+})
+
 test('a probe failure fails the run and is never a reason to mkfs', async () => {
   const { w, ctx } = await attached({ [Tag.formatToken]: 'tok' }, { probeFails: true })
   try {

@@ -3,12 +3,19 @@ import { RefusalError, withHint } from '../errors.js'
 import { failpoint } from '../failpoint.js'
 import type { Probe, Signature } from '../hosts/host.js'
 import type { Change } from '../plan/change.js'
-import { Tag } from '../providers/provider.js'
-import { mustGetVolume } from './attach.js'
+import { Tag, type Volume } from '../providers/provider.js'
+import { currentVolume } from './attach.js'
 import { act, type Step, same } from './context.js'
 import { verifyIdentity } from './identity.js'
 
 const STARTED = 'started:'
+
+/** The volume with tags set and removed, as this run changed them. */
+function withTags(vol: Volume, set: Record<string, string>, remove: string[] = []): Volume {
+  const tags = { ...vol.tags, ...set }
+  for (const k of remove) delete tags[k]
+  return { ...vol, tags }
+}
 
 function describe(sig: Signature): string {
   return [
@@ -51,7 +58,7 @@ export const format: Step = async (ctx, deps) => {
     return { changes: out, summary: 'would format' }
   }
   const name = ctx.spec.name
-  const vol = await mustGetVolume(deps, ctx.volumeId, name)
+  const vol = await currentVolume(ctx, deps)
   const device = ctx.device
   // Identity again, right before the probe that decides about mkfs.
   await verifyIdentity(host, device, vol, provider.expectedIdentity(vol, device))
@@ -82,7 +89,19 @@ export const format: Step = async (ctx, deps) => {
       )
     same(ctx, out, 'format', `${fs.type} filesystem ${fs.uuid}${fs.label ? ` (label ${fs.label})` : ''}`)
     if (ctx.mode === 'apply' && checkpoint.facts(name).fsUuid !== fs.uuid)
-      await checkpoint.update(name, { fsUuid: fs.uuid })
+      await checkpoint.update(name, { fsUuid: fs.uuid, mkfsStarted: undefined })
+    if (token) {
+      // A run died between tagging the UUID and removing the token: finish its bookkeeping.
+      await act(ctx, out, 'format', 'update', `remove the leftover ${Tag.formatToken} tag`, () =>
+        provider.deleteTags(vol.id, [Tag.formatToken]),
+      )
+      return {
+        fsUuid: fs.uuid,
+        volume: withTags(vol, {}, [Tag.formatToken]),
+        changes: out,
+        summary: `${fs.type} ${fs.uuid}`,
+      }
+    }
     return { fsUuid: fs.uuid, changes: out, summary: `${fs.type} ${fs.uuid}` }
   }
 
@@ -120,7 +139,12 @@ export const format: Step = async (ctx, deps) => {
         await checkpoint.update(name, { fsUuid: fs.uuid })
       },
     )
-    return { fsUuid: fs.uuid, changes: out, summary: `adopted ${fs.type} ${fs.uuid}` }
+    return {
+      fsUuid: fs.uuid,
+      volume: withTags(vol, { [Tag.fsUuid]: fs.uuid }),
+      changes: out,
+      summary: `adopted ${fs.type} ${fs.uuid}`,
+    }
   }
 
   if (probe.signatures.length > 0 && startedUuid) {
@@ -192,10 +216,12 @@ export const format: Step = async (ctx, deps) => {
       await checkpoint.update(name, { fsUuid: uuid, mkfsStarted: undefined })
     },
   )
+  const done = ctx.mode === 'apply'
   return {
-    fsUuid: ctx.mode === 'apply' ? uuid : undefined,
-    pending: ctx.mode === 'plan' ? true : undefined,
+    fsUuid: done ? uuid : undefined,
+    volume: done ? withTags(vol, { [Tag.fsUuid]: uuid }, [Tag.formatToken]) : vol,
+    pending: done ? undefined : true,
     changes: out,
-    summary: `${ctx.mode === 'plan' ? 'would make' : 'made'} ${want.type} ${uuid}`,
+    summary: `${done ? 'made' : 'would make'} ${want.type} ${uuid}`,
   }
 }

@@ -2,7 +2,7 @@ import { HostError, RefusalError, withHint } from '../errors.js'
 import { missingOptions } from '../hosts/host.js'
 import type { Change } from '../plan/change.js'
 import { Tag } from '../providers/provider.js'
-import { mustGetVolume } from './attach.js'
+import { currentVolume } from './attach.js'
 import { act, type Step, same } from './context.js'
 import { verifyIdentity } from './identity.js'
 import { mountedGrowth } from './resize.js'
@@ -40,7 +40,7 @@ export const mount: Step = async (ctx, deps) => {
     )
     return { changes: out, summary: 'would mount' }
   }
-  const vol = await mustGetVolume(deps, ctx.volumeId, ctx.spec.name)
+  const vol = await currentVolume(ctx, deps)
   const device = ctx.device
   const id = await verifyIdentity(host, device, vol, deps.provider.expectedIdentity(vol, device))
   const tagUuid = vol.tags[Tag.fsUuid]

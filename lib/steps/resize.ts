@@ -1,8 +1,9 @@
 import { ProviderError, withHint } from '../errors.js'
 import type { Host } from '../hosts/host.js'
 import type { Change } from '../plan/change.js'
+import type { Volume } from '../providers/provider.js'
 import type { FsType } from '../spec/types.js'
-import { mustGetVolume } from './attach.js'
+import { currentVolume } from './attach.js'
 import { act, type Step, same } from './context.js'
 
 const MiB = 1024 * 1024
@@ -41,10 +42,11 @@ export const resize: Step = async (ctx, deps) => {
   if (ctx.pending || !ctx.volumeId || !ctx.device)
     return { changes: out, summary: 'new volume, nothing to grow' }
   if (spec.resize === 'never') return { changes: out, summary: 'resize: never' }
-  const vol = await mustGetVolume(deps, ctx.volumeId, spec.name)
+  const vol = await currentVolume(ctx, deps)
   const device = ctx.device
   const type = spec.filesystem.type
   let grewVolume = false
+  let grown: Volume | undefined
   if (spec.sizeGiB !== undefined && spec.sizeGiB > vol.sizeGiB) {
     try {
       await act(
@@ -64,6 +66,7 @@ export const resize: Step = async (ctx, deps) => {
       return { growAfterMount: true, changes: out, warnings: [...warnings, msg], summary: 'grow deferred' }
     }
     grewVolume = true
+    if (ctx.mode === 'apply') grown = { ...vol, sizeGiB: spec.sizeGiB as number }
   } else if (spec.sizeGiB !== undefined && spec.sizeGiB < vol.sizeGiB) {
     const msg = `spec size ${spec.sizeGiB} GiB is smaller than volume ${vol.id} (${vol.sizeGiB} GiB); cps never shrinks`
     warnings.push(msg)
@@ -81,6 +84,7 @@ export const resize: Step = async (ctx, deps) => {
     // Grown online after mount (xfs, btrfs, or an ext4 already mounted).
     return {
       growAfterMount: true,
+      volume: grown,
       changes: out,
       warnings,
       summary: grewVolume ? 'volume grown; filesystem grows once mounted' : 'size ok',
@@ -102,8 +106,8 @@ export const resize: Step = async (ctx, deps) => {
           hint: 'e2fsck found problems it could not fix or resize2fs failed: run e2fsck -f by hand before the next boot; nothing was mounted',
         }),
     )
-    return { changes: out, warnings, summary: 'grew ext4 offline' }
+    return { volume: grown, changes: out, warnings, summary: 'grew ext4 offline' }
   }
   if (!grewVolume) same(ctx, out, 'resize', `${vol.sizeGiB} GiB volume, filesystem fills it`)
-  return { changes: out, warnings, summary: 'size ok' }
+  return { volume: grown, changes: out, warnings, summary: 'size ok' }
 }

@@ -64,9 +64,10 @@ export function startContext(spec: ResolvedVolume, mode: 'apply' | 'plan' = 'app
 /** Run one step and merge its output, as the machine would. */
 export async function runStep(step: Step, ctx: ReconcileContext, deps: StepDeps): Promise<ReconcileContext> {
   const { summary: _s, changes, warnings, ...rest } = await step(ctx, deps)
+  const set = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined))
   return {
     ...ctx,
-    ...rest,
+    ...set,
     changes: [...ctx.changes, ...(changes ?? [])],
     warnings: [...ctx.warnings, ...(warnings ?? [])],
   }

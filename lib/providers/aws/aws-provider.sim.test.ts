@@ -248,10 +248,17 @@ test('discover follows NextToken to the end of a large pool', async () => {
   const target = sim.addVolume({ az: 'us-east-1a', size: 10, tags: pool, id: 'vol-fffffffffffffffff' })
   for (let i = 0; i < 1100; i++) sim.addVolume({ az: 'us-east-1a', size: 10, tags: { ...pool } })
   const m = machine(sim)
-  const vols = await m.provider.listPool(pool)
-  assert.is(vols.length, 1101)
-  assert.ok(vols.some((v) => v.id === target))
-  assert.is(commands(sim).filter((c) => c === 'DescribeVolumes').length, 3)
+  const seen: string[] = []
+  let cursor: string | undefined
+  do {
+    const page = await m.provider.listAvailable(pool, cursor)
+    seen.push(...page.volumes.map((v) => v.id))
+    cursor = page.cursor
+  } while (cursor)
+  assert.is(seen.length, 1101)
+  assert.ok(seen.includes(target))
+  // 100 per page: claiming reads only the pages it needs; here every page was asked for.
+  assert.is(commands(sim).filter((c) => c === 'DescribeVolumes').length, 12)
 })
 
 test('Xen instances: the device appears as /dev/xvdX and is accepted by its name', async () => {
@@ -265,10 +272,15 @@ test('Xen instances: the device appears as /dev/xvdX and is accepted by its name
 test('throttling: an empty bucket answers RequestLimitExceeded, and refills with virtual time', async () => {
   const sim = world({ throttle: { DescribeVolumes: { capacity: 2, perSecond: 1 } } })
   const m = machine(sim)
-  await m.provider.listPool(pool)
-  await m.provider.listPool(pool)
+  const noRetry = simMachine(sim, {
+    instanceId: 'i-throttled',
+    zone: 'us-east-1a',
+    throttleRetries: 0,
+  }).provider
+  await noRetry.findAttached(pool)
+  await noRetry.findAttached(pool)
   try {
-    await m.provider.listPool(pool)
+    await noRetry.findAttached(pool)
     assert.unreachable()
   } catch (err) {
     assert.is((err as { code?: string }).code, 'RequestLimitExceeded')
@@ -276,7 +288,12 @@ test('throttling: an empty bucket answers RequestLimitExceeded, and refills with
   }
   assert.is(sim.throttled.get('DescribeVolumes'), 1)
   await sim.clock.sleep(1000)
-  await m.provider.listPool(pool)
+  await noRetry.findAttached(pool)
+  // With retries (the default), cps waits the bucket out itself.
+  await m.provider.findAttached(pool)
+  await m.provider.findAttached(pool)
+  await m.provider.findAttached(pool)
+  assert.ok(m.provider.throttleWaits >= 1)
 })
 
 test('through the CLI: --provider aws plan, apply, then plan with no changes', async () => {

@@ -48,6 +48,7 @@ function provider(host = new FakeHost(), clock = fakeClock()) {
   })
 }
 
+const vol1 = { id: 'vol-1', sizeGiB: 10, state: 'available' as const, tags: {}, createdAt: '' }
 const vol = (id: string, over: Partial<Ec2Volume> = {}): Ec2Volume => ({
   VolumeId: id,
   Size: 10,
@@ -63,37 +64,57 @@ test.before.each(() => {
   ec2.onAnyCommand().rejects(new Error('unexpected command'))
 })
 
-test('listPool filters server-side by every pool tag and the zone, pages to the end, drops multi-attach', async () => {
+test('findAttached filters by pool tags, zone and this instance, and pages to the end', async () => {
   ec2
     .on(DescribeVolumesCommand, { NextToken: undefined }, false)
-    .resolves({ Volumes: [vol('vol-1'), vol('vol-m', { MultiAttachEnabled: true })], NextToken: 'p2' })
-    .on(DescribeVolumesCommand, { NextToken: 'p2' }, false)
     .resolves({
       Volumes: [
-        vol('vol-2', {
+        vol('vol-1', {
           State: 'in-use',
-          Attachments: [{ InstanceId: 'i-9', State: 'attached', Device: '/dev/sdf' }],
+          Attachments: [{ InstanceId: 'i-1', State: 'attached', Device: '/dev/sdf' }],
         }),
       ],
+      NextToken: 'p2',
     })
-  const vols = await provider().listPool({ app: 'k', env: 'prod' })
+    .on(DescribeVolumesCommand, { NextToken: 'p2' }, false)
+    .resolves({ Volumes: [vol('vol-m', { MultiAttachEnabled: true, State: 'in-use' })] })
+  const vols = await provider().findAttached({ app: 'k', env: 'prod' })
   assert.equal(
-    vols.map((v) => [v.id, v.state, v.attachedTo]),
-    [
-      ['vol-1', 'available', undefined],
-      ['vol-2', 'in-use', 'i-9'],
-    ],
+    vols.map((v) => [v.id, v.state, v.attachedTo, v.device]),
+    [['vol-1', 'in-use', 'i-1', '/dev/sdf']],
   )
-  const first = ec2.commandCalls(DescribeVolumesCommand)[0]?.args[0].input
-  assert.equal(first, {
+  assert.equal(ec2.commandCalls(DescribeVolumesCommand)[0]?.args[0].input, {
     Filters: [
       { Name: 'tag:app', Values: ['k'] },
       { Name: 'tag:env', Values: ['prod'] },
       { Name: 'availability-zone', Values: ['us-east-1a'] },
+      { Name: 'attachment.instance-id', Values: ['i-1'] },
     ],
     MaxResults: 500,
     NextToken: undefined,
   })
+})
+
+test('listAvailable reads one page of available pool volumes and hands back the cursor', async () => {
+  ec2
+    .on(DescribeVolumesCommand)
+    .resolves({ Volumes: [vol('vol-1'), vol('vol-m', { MultiAttachEnabled: true })], NextToken: 'p2' })
+  const page = await provider().listAvailable({ app: 'k' })
+  assert.equal(
+    page.volumes.map((v) => v.id),
+    ['vol-1'],
+  )
+  assert.is(page.cursor, 'p2')
+  assert.equal(ec2.commandCalls(DescribeVolumesCommand)[0]?.args[0].input, {
+    Filters: [
+      { Name: 'tag:app', Values: ['k'] },
+      { Name: 'availability-zone', Values: ['us-east-1a'] },
+      { Name: 'status', Values: ['available'] },
+    ],
+    MaxResults: 100,
+    NextToken: undefined,
+  })
+  assert.is(ec2.commandCalls(DescribeVolumesCommand).length, 1)
 })
 
 test('getVolume asks by id without MaxResults (EC2 rejects the combination); not found is undefined', async () => {
@@ -173,7 +194,7 @@ test('attachVolume picks the first free /dev/sd[f-z] name, moving on when EC2 sa
     )
     .on(AttachVolumeCommand, { Device: '/dev/sdh' })
     .resolves({ State: 'attaching' })
-  const v = await provider().attachVolume('vol-1')
+  const v = await provider().attachVolume(vol1)
   assert.equal([v.attachedTo, v.device], ['i-1', '/dev/sdh'])
   assert.equal(
     ec2.commandCalls(AttachVolumeCommand).map((c) => c.args[0].input),
@@ -191,7 +212,7 @@ test('VolumeInUse from AttachVolume is a ProviderError with that code (claim mov
     .on(AttachVolumeCommand)
     .rejects(simError('VolumeInUse', "vol 'vol-1' is already attached to an instance"))
   try {
-    await provider().attachVolume('vol-1')
+    await provider().attachVolume(vol1)
     assert.unreachable()
   } catch (err) {
     assert.instance(err, ProviderError)

@@ -46,6 +46,12 @@ export interface AwsProviderOptions {
   roots?: Roots
   clock?: Clock
   timeouts?: Partial<AwsTimeouts>
+  /** Available volumes read per page when claiming (5–500; default 100). */
+  pageSize?: number
+  /** How many times cps waits out RequestLimitExceeded on a retry-safe call (default 10). */
+  throttleRetries?: number
+  /** Jitter source, injectable for deterministic simulations. */
+  random?: () => number
 }
 
 function toVolume(v: Ec2Volume): Volume {
@@ -76,6 +82,12 @@ export class AwsProvider implements Provider {
   private readonly clock: Clock
   private readonly timeouts: AwsTimeouts
   private identityPromise?: Promise<InstanceIdentity>
+  private usedNames?: Set<string>
+  private readonly pageSize: number
+  private readonly throttleRetries: number
+  private readonly random: () => number
+  /** How often cps itself waited out RequestLimitExceeded (the bench reports it). */
+  throttleWaits = 0
 
   constructor(private readonly opts: AwsProviderOptions) {
     this.client = opts.client
@@ -83,6 +95,9 @@ export class AwsProvider implements Provider {
     this.roots = opts.roots ?? rootsFromEnv()
     this.clock = opts.clock ?? realClock
     this.timeouts = { ...defaultTimeouts, ...opts.timeouts }
+    this.pageSize = opts.pageSize ?? 100
+    this.throttleRetries = opts.throttleRetries ?? 10
+    this.random = opts.random ?? Math.random
   }
 
   identity(): Promise<InstanceIdentity> {
@@ -94,43 +109,75 @@ export class AwsProvider implements Provider {
     return (await this.identity()).instanceId
   }
 
+  /**
+   * Send with cps's own throttling backoff on top of the SDK's retries: full jitter, from 1 s,
+   * at most 20 s apart (the SDK's throttling base and cap). Only for calls that are safe to
+   * repeat: reads, tag writes, CreateVolume with its ClientToken.
+   */
   private async send<T>(what: string, volume: string | undefined, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn()
-    } catch (err) {
-      throw toProviderError(err, what, volume)
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn()
+      } catch (err) {
+        const e = toProviderError(err, what, volume)
+        if (e.code !== 'RequestLimitExceeded' || attempt >= this.throttleRetries) throw e
+        this.throttleWaits++
+        await this.clock.sleep(this.random() * Math.min(20_000, 1000 * 2 ** attempt))
+      }
     }
   }
 
-  async listPool(tags: Record<string, string>): Promise<Volume[]> {
+  /** One DescribeVolumes page of pool volumes in this zone, with more filters. */
+  private async describePool(tags: Record<string, string>, more: Filter[], token?: string, pageSize = 500) {
     const { zone } = await this.identity()
+    return this.send('DescribeVolumes', undefined, () =>
+      this.client.send(
+        new DescribeVolumesCommand({
+          Filters: [...tagFilters(tags), { Name: 'availability-zone', Values: [zone] }, ...more],
+          MaxResults: pageSize,
+          NextToken: token,
+        }),
+      ),
+    )
+  }
+
+  async findAttached(tags: Record<string, string>): Promise<Volume[]> {
+    const me = await this.instanceId()
     const out: Volume[] = []
     let token: string | undefined
     do {
-      const page = await this.send('DescribeVolumes', undefined, () =>
-        this.client.send(
-          new DescribeVolumesCommand({
-            Filters: [...tagFilters(tags), { Name: 'availability-zone', Values: [zone] }],
-            MaxResults: 500,
-            NextToken: token,
-          }),
-        ),
-      )
-      // Multi-attach volumes are never claimed: two instances could mount them at once.
+      const page = await this.describePool(tags, [{ Name: 'attachment.instance-id', Values: [me] }], token)
       for (const v of page.Volumes ?? []) if (!v.MultiAttachEnabled) out.push(toVolume(v))
       token = page.NextToken
     } while (token)
     return out.sort((a, b) => a.id.localeCompare(b.id))
   }
 
+  async listAvailable(
+    tags: Record<string, string>,
+    cursor?: string,
+  ): Promise<{ volumes: Volume[]; cursor?: string }> {
+    const page = await this.describePool(
+      tags,
+      [{ Name: 'status', Values: ['available'] }],
+      cursor,
+      this.pageSize,
+    )
+    // Multi-attach volumes are never claimed: two instances could mount them at once.
+    const volumes = (page.Volumes ?? []).filter((v) => !v.MultiAttachEnabled).map(toVolume)
+    return { volumes, ...(page.NextToken && { cursor: page.NextToken }) }
+  }
+
   async getVolume(id: string): Promise<Volume | undefined> {
     try {
-      const r = await this.client.send(new DescribeVolumesCommand({ VolumeIds: [id] }))
+      const r = await this.send(`DescribeVolumes ${id}`, id, () =>
+        this.client.send(new DescribeVolumesCommand({ VolumeIds: [id] })),
+      )
       const v = r.Volumes?.[0]
       return v && toVolume(v)
     } catch (err) {
-      if (awsCode(err) === 'InvalidVolume.NotFound') return undefined
-      throw toProviderError(err, `DescribeVolumes ${id}`, id)
+      if ((err as ProviderError).code === 'InvalidVolume.NotFound') return undefined
+      throw err
     }
   }
 
@@ -210,29 +257,33 @@ export class AwsProvider implements Provider {
     return ready
   }
 
-  async attachVolume(id: string): Promise<Volume> {
+  async attachVolume(target: Volume): Promise<Volume> {
+    const id = target.id
     const me = await this.instanceId()
-    const current = await this.getVolume(id)
-    if (current?.attachedTo === me) return current
-    const tried = new Set<string>()
+    // The instance's device names are read once per run, then kept up to date here.
+    this.usedNames ??= new Set(await this.usedDeviceNames(me))
     for (;;) {
-      const name = freeAttachName(await this.usedDeviceNames(me), tried)
+      const name = freeAttachName(this.usedNames)
       if (!name)
         throw new ProviderError(`instance ${me} has no free device name for volume ${id}`, {
           code: 'AttachmentLimitExceeded',
           volume: id,
           hint: 'detach unused volumes or use fewer volumes per instance',
         })
-      tried.add(name)
       try {
+        // Not retried here on throttling: the claim backs off and re-lists, since a neighbour
+        // probably took this volume meanwhile.
         await this.client.send(new AttachVolumeCommand({ VolumeId: id, InstanceId: me, Device: name }))
       } catch (err) {
         // Another attach took the name between our look and our attach: try the next name.
-        if (awsCode(err) === 'InvalidParameterValue' && /already in use/.test((err as Error).message))
+        if (awsCode(err) === 'InvalidParameterValue' && /already in use/.test((err as Error).message)) {
+          this.usedNames.add(name)
           continue
+        }
         throw toProviderError(err, `AttachVolume ${id} at ${name}`, id)
       }
-      return { ...(current as Volume), id, state: 'in-use', attachedTo: me, device: name }
+      this.usedNames.add(name)
+      return { ...target, state: 'in-use', attachedTo: me, device: name }
     }
   }
 

@@ -43,10 +43,13 @@ async function failingEc2(
   }
 }
 
-function providerFor(url: string): AwsProvider {
+function providerFor(url: string, throttleRetries = 0): AwsProvider {
   return new AwsProvider({
     client: createEc2Client('us-east-1', url),
     host: new FakeHost(),
+    throttleRetries,
+    // cps's own backoff on a clock that does not wait (the SDK's own retries wait for real).
+    clock: { now: () => 0, sleep: async () => {} },
     identity: async () => ({ instanceId: 'i-1', zone: 'us-east-1a', region: 'us-east-1' }),
   })
 }
@@ -69,7 +72,7 @@ test.after(() => {
 test('throttling: the SDK retries (adaptive mode), then cps reports RequestLimitExceeded with a hint', async () => {
   const ec2 = await failingEc2(503, 'RequestLimitExceeded', 'Request limit exceeded.')
   try {
-    await providerFor(ec2.url).listPool({ app: 'x' })
+    await providerFor(ec2.url).findAttached({ app: 'x' })
     assert.unreachable()
   } catch (err) {
     assert.instance(err, ProviderError)
@@ -77,6 +80,12 @@ test('throttling: the SDK retries (adaptive mode), then cps reports RequestLimit
     assert.match((err as Error).message, /^DescribeVolumes: RequestLimitExceeded: Request limit exceeded\./)
     assert.match((err as ProviderError).hint ?? '', /AWS_MAX_ATTEMPTS/)
     assert.is(ec2.hits(), 3, 'AWS_MAX_ATTEMPTS attempts in all')
+    // On retry-safe calls cps then waits the throttling out itself, a few more rounds.
+    const more = await providerFor(ec2.url, 2)
+      .findAttached({ app: 'x' })
+      .catch((e: ProviderError) => e)
+    assert.is((more as ProviderError).code, 'RequestLimitExceeded')
+    assert.is(ec2.hits(), 3 + 3 * 3)
   } finally {
     await ec2.close()
   }
@@ -111,7 +120,7 @@ test('AWS_ENDPOINT_URL is honoured when the spec names no endpoint', async () =>
       host: new FakeHost(),
       identity: async () => ({ instanceId: 'i-1', zone: 'us-east-1a', region: 'us-east-1' }),
     })
-    await p.listPool({ app: 'x' }).catch(() => {})
+    await p.findAttached({ app: 'x' }).catch(() => {})
     assert.is(ec2.hits(), 1)
   } finally {
     await ec2.close()
@@ -125,7 +134,7 @@ test('no credentials anywhere (no env, no profile, no instance role): NoCredenti
   delete process.env.AWS_SECRET_ACCESS_KEY
   process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = imds.url
   try {
-    await providerFor(ec2.url).listPool({ app: 'x' })
+    await providerFor(ec2.url).findAttached({ app: 'x' })
     assert.unreachable()
   } catch (err) {
     assert.is((err as ProviderError).code, 'NoCredentials', (err as Error).message)

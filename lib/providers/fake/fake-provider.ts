@@ -37,9 +37,19 @@ export class FakeProvider implements Provider {
     return this.me
   }
 
-  async listPool(tags: Record<string, string>): Promise<Volume[]> {
-    this.calls.push('listPool')
-    return [...this.volumes.values()].filter((v) => inPool(v, tags)).map((v) => structuredClone(v))
+  async findAttached(tags: Record<string, string>): Promise<Volume[]> {
+    this.calls.push('findAttached')
+    return [...this.volumes.values()]
+      .filter((v) => inPool(v, tags) && v.attachedTo === this.me)
+      .map((v) => structuredClone(v))
+  }
+
+  async listAvailable(tags: Record<string, string>): Promise<{ volumes: Volume[] }> {
+    this.calls.push('listAvailable')
+    const volumes = [...this.volumes.values()].filter(
+      (v) => inPool(v, tags) && v.state === 'available' && !v.attachedTo,
+    )
+    return { volumes: volumes.map((v) => structuredClone(v)) }
   }
 
   async getVolume(id: string): Promise<Volume | undefined> {
@@ -60,7 +70,8 @@ export class FakeProvider implements Provider {
     return structuredClone(vol)
   }
 
-  async attachVolume(id: string): Promise<Volume> {
+  async attachVolume(target: Volume): Promise<Volume> {
+    const id = target.id
     this.calls.push(`attachVolume ${id}`)
     const v = this.volumes.get(id)
     if (!v) throw new ProviderError(`no volume ${id}`, { code: 'InvalidVolume.NotFound' })

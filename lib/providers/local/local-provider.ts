@@ -57,11 +57,20 @@ export class LocalProvider implements Provider {
     return this.id
   }
 
-  async listPool(tags: Record<string, string>): Promise<Volume[]> {
+  private async pool(tags: Record<string, string>): Promise<Volume[]> {
     const c = await readCatalog(this.dir)
     return Object.values(c.volumes)
       .filter((v) => inPool(v, tags))
       .sort((a, b) => a.id.localeCompare(b.id))
+  }
+
+  async findAttached(tags: Record<string, string>): Promise<Volume[]> {
+    return (await this.pool(tags)).filter((v) => v.attachedTo === this.id)
+  }
+
+  /** The catalog is small and local: one page holds every available volume. */
+  async listAvailable(tags: Record<string, string>): Promise<{ volumes: Volume[] }> {
+    return { volumes: (await this.pool(tags)).filter((v) => v.state === 'available' && !v.attachedTo) }
   }
 
   async getVolume(id: string): Promise<Volume | undefined> {
@@ -92,7 +101,8 @@ export class LocalProvider implements Provider {
     })
   }
 
-  async attachVolume(id: string): Promise<Volume> {
+  async attachVolume(target: Volume): Promise<Volume> {
+    const id = target.id
     return updateCatalog(this.dir, (c) => {
       const vol = c.volumes[id]
       if (!vol)

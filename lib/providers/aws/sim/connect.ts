@@ -15,7 +15,7 @@ import { mockClient } from 'aws-sdk-client-mock'
 import { FakeHost } from '../../../hosts/fake/fake-host.js'
 import type { Host } from '../../../hosts/host.js'
 import type { Roots } from '../../../hosts/roots.js'
-import { AwsProvider, type AwsTimeouts } from '../aws-provider.js'
+import { AwsProvider, type AwsProviderOptions } from '../aws-provider.js'
 import { nitroByIdPath, nvmeSerial, xenKernelNames } from '../devices.js'
 import type { Ec2Simulator, InstanceHooks } from './ec2-sim.js'
 
@@ -52,14 +52,7 @@ export function connectClient(client: EC2Client, sim: Ec2Simulator) {
  */
 export function simProvider(
   sim: Ec2Simulator,
-  opts: {
-    instanceId: string
-    zone: string
-    host: Host
-    hooks: InstanceHooks
-    roots: Roots
-    timeouts?: Partial<AwsTimeouts>
-  },
+  opts: { instanceId: string; zone: string; host: Host; hooks: InstanceHooks; roots: Roots } & Tuning,
 ): AwsProvider {
   sim.addInstance(opts.instanceId, opts.zone, opts.hooks)
   const region = opts.zone.slice(0, -1)
@@ -73,8 +66,14 @@ export function simProvider(
     roots: opts.roots,
     clock: sim.clock,
     timeouts: opts.timeouts,
+    throttleRetries: opts.throttleRetries,
+    pageSize: opts.pageSize,
+    random: opts.random,
   })
 }
+
+/** Provider knobs a simulation may set. */
+export type Tuning = Pick<AwsProviderOptions, 'timeouts' | 'throttleRetries' | 'pageSize' | 'random'>
 
 export interface SimMachine {
   instanceId: string
@@ -89,7 +88,7 @@ export interface SimMachine {
  */
 export function simMachine(
   sim: Ec2Simulator,
-  opts: { instanceId: string; zone: string; xen?: boolean; timeouts?: Partial<AwsTimeouts> },
+  opts: { instanceId: string; zone: string; xen?: boolean } & Tuning,
 ): SimMachine {
   const host = new FakeHost()
   const roots = { dev: '/dev', sys: '/sys' }
