@@ -27,7 +27,7 @@ const spec = (sb: Sandbox, fs: string, size = 1) => [
 
 function formatCreates(r: CpsRun): string[] {
   return (r.json?.volumes[0]?.changes ?? [])
-    .filter((c) => c.step === 'format' && c.action !== 'none')
+    .filter((c) => c.step === 'format' && /mkfs/.test(c.what))
     .map((c) => c.what)
 }
 

@@ -70,13 +70,19 @@ export async function writeCheckpoint(path: string, cp: Checkpoint): Promise<voi
 /** The checkpoint of one run: read once, updated fact by fact, each update written at once. */
 export class CheckpointStore {
   private constructor(
-    readonly path: string,
+    /** The file, or undefined for a store kept in memory (simulated fleets). */
+    readonly path: string | undefined,
     private data: Checkpoint,
     private readonly readOnly: boolean,
   ) {}
 
   static async open(path: string, opts: { readOnly?: boolean } = {}): Promise<CheckpointStore> {
     return new CheckpointStore(path, await readCheckpoint(path, opts), !!opts.readOnly)
+  }
+
+  /** A store that lives in memory: simulated machines whose "disk" survives their crashes. */
+  static inMemory(): CheckpointStore {
+    return new CheckpointStore(undefined, { version: 1, volumes: {} }, false)
   }
 
   facts(name: string): VolumeFacts {
@@ -94,6 +100,6 @@ export class CheckpointStore {
     const next: VolumeFacts = { ...this.data.volumes[name], ...patch, updatedAt: new Date().toISOString() }
     for (const [k, v] of Object.entries(next)) if (v === undefined) delete next[k as keyof VolumeFacts]
     this.data = { ...this.data, volumes: { ...this.data.volumes, [name]: next } }
-    await writeCheckpoint(this.path, this.data)
+    if (this.path) await writeCheckpoint(this.path, this.data)
   }
 }

@@ -4,6 +4,7 @@ import { ProviderError } from '../errors.js'
 import { failpoint } from '../failpoint.js'
 import type { Change } from '../plan/change.js'
 import { describeTags, Tag, type Volume } from '../providers/provider.js'
+import { TRANSIENT } from '../providers/transient.js'
 import type { CreateOptions } from '../spec/types.js'
 import { act, type Step, type StepDeps } from './context.js'
 import { isCandidate } from './discover.js'
@@ -11,7 +12,7 @@ import { isCandidate } from './discover.js'
 /** Errors that mean "someone else won this volume": try the next one. */
 const LOST_RACE = new Set(['VolumeInUse', 'IncorrectState', 'InvalidVolume.NotFound'])
 
-/** Throttled attaches the claim waits out before it gives up. */
+/** Throttled (or faulted) attaches the claim waits out before it gives up. */
 const MAX_THROTTLED_ROUNDS = 40
 
 /** Fisher–Yates: N machines trying the first available volume collide N² times. */
@@ -76,7 +77,7 @@ export async function claimOptimistic(
           log.debug(`${vol.id}: ${err.code}, trying the next candidate`)
           continue
         }
-        if (err.code !== 'RequestLimitExceeded' || ++throttled > MAX_THROTTLED_ROUNDS) throw err
+        if (!TRANSIENT.has(err.code ?? '') || ++throttled > MAX_THROTTLED_ROUNDS) throw err
         await clock.sleep(random() * Math.min(20_000, 1000 * 2 ** Math.min(throttled, 10)))
         relist = true
         break
@@ -190,7 +191,7 @@ async function attachOwn(vol: Volume, deps: StepDeps): Promise<Volume> {
     } catch (err) {
       if (
         !(err instanceof ProviderError) ||
-        err.code !== 'RequestLimitExceeded' ||
+        !TRANSIENT.has(err.code ?? '') ||
         attempt >= MAX_THROTTLED_ROUNDS
       )
         throw err

@@ -20,7 +20,7 @@ import { type Roots, rootsFromEnv } from '../../hosts/roots.js'
 import type { AwsProviderConfig } from '../../spec/types.js'
 import type { CreateVolumeRequest, ExpectedIdentity, Provider, Volume } from '../provider.js'
 import { freeAttachName, nitroByIdPath, nvmeSerial, xenKernelNames } from './devices.js'
-import { awsCode, toProviderError } from './errors.js'
+import { awsCode, TRANSIENT, toProviderError } from './errors.js'
 import { type InstanceIdentity, readIdentity } from './imds.js'
 
 const GiB = 1024 ** 3
@@ -110,17 +110,25 @@ export class AwsProvider implements Provider {
   }
 
   /**
-   * Send with cps's own throttling backoff on top of the SDK's retries: full jitter, from 1 s,
-   * at most 20 s apart (the SDK's throttling base and cap). Only for calls that are safe to
-   * repeat: reads, tag writes, CreateVolume with its ClientToken.
+   * Send with cps's own backoff on top of the SDK's retries: full jitter, from 1 s, at most 20 s
+   * apart (the SDK's throttling base and cap). Throttling is always waited out (the request was
+   * refused); server faults and timeouts only for calls that are safe to repeat (reads, tag
+   * writes, CreateVolume with its ClientToken), since the first attempt may have happened.
    */
-  private async send<T>(what: string, volume: string | undefined, fn: () => Promise<T>): Promise<T> {
+  private async send<T>(
+    what: string,
+    volume: string | undefined,
+    fn: () => Promise<T>,
+    opts: { idempotent?: boolean } = {},
+  ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn()
       } catch (err) {
         const e = toProviderError(err, what, volume)
-        if (e.code !== 'RequestLimitExceeded' || attempt >= this.throttleRetries) throw e
+        const again =
+          e.code === 'RequestLimitExceeded' || (opts.idempotent !== false && TRANSIENT.has(e.code ?? ''))
+        if (!again || attempt >= this.throttleRetries) throw e
         this.throttleWaits++
         await this.clock.sleep(this.random() * Math.min(20_000, 1000 * 2 ** attempt))
       }
@@ -275,10 +283,21 @@ export class AwsProvider implements Provider {
         // probably took this volume meanwhile.
         await this.client.send(new AttachVolumeCommand({ VolumeId: id, InstanceId: me, Device: name }))
       } catch (err) {
+        const code = awsCode(err)
         // Another attach took the name between our look and our attach: try the next name.
-        if (awsCode(err) === 'InvalidParameterValue' && /already in use/.test((err as Error).message)) {
+        if (code === 'InvalidParameterValue' && /already in use/.test((err as Error).message)) {
           this.usedNames.add(name)
           continue
+        }
+        // A timeout or server fault may hide an attach that happened, and a retried attach of our
+        // own volume says VolumeInUse: look before calling it lost, or one instance ends up
+        // holding two volumes.
+        if (code === 'VolumeInUse' || (TRANSIENT.has(code) && code !== 'RequestLimitExceeded')) {
+          const now = await this.getVolume(id)
+          if (now?.attachedTo === me) {
+            this.usedNames.add(now.device ?? name)
+            return now
+          }
         }
         throw toProviderError(err, `AttachVolume ${id} at ${name}`, id)
       }
@@ -338,8 +357,12 @@ export class AwsProvider implements Provider {
     const running = await this.latestModification(vol.id)
     const underWay = running && (running.TargetSize ?? 0) >= sizeGiB && running.ModificationState !== 'failed'
     if (!underWay)
-      await this.send(`ModifyVolume ${vol.id} to ${sizeGiB} GiB`, vol.id, () =>
-        this.client.send(new ModifyVolumeCommand({ VolumeId: vol.id, Size: sizeGiB })),
+      await this.send(
+        `ModifyVolume ${vol.id} to ${sizeGiB} GiB`,
+        vol.id,
+        () => this.client.send(new ModifyVolumeCommand({ VolumeId: vol.id, Size: sizeGiB })),
+        // A lost response may hide a modification that happened: the next run looks first.
+        { idempotent: false },
       )
     // A size increase is usable once the modification is optimizing (usually seconds).
     const ok = await poll(

@@ -1,5 +1,7 @@
 import { ProviderError } from '../../errors.js'
 
+export { TRANSIENT } from '../transient.js'
+
 /** Hints for the AWS errors an operator can act on. */
 const hints: Record<string, string> = {
   UnauthorizedOperation:
