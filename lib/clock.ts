@@ -30,3 +30,11 @@ export async function poll<T>(
     wait = Math.min(wait * 1.5, opts.maxMs ?? 5000)
   }
 }
+
+/**
+ * Full-jitter exponential backoff with the SDK's throttling numbers (base 1 s, cap 20 s): a
+ * random wait in [0, min(20 s, 1 s × 2^attempt)).
+ */
+export function backoff(attempt: number, random: () => number = Math.random): number {
+  return random() * Math.min(20_000, 1000 * 2 ** Math.min(attempt, 10))
+}

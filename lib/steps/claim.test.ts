@@ -4,7 +4,7 @@ import { ProviderError } from '../errors.js'
 import { Tag } from '../providers/provider.js'
 import { fakeWorld, runStep, startContext, volumeSpec } from '../testing/world.js'
 import { claim, clientToken, shuffle } from './claim.js'
-import { discover, isCandidate } from './discover.js'
+import { CREATED_FOR_GRACE_MS, discover, isCandidate } from './discover.js'
 
 const test = suite('discover and claim steps (fakes)')
 
@@ -42,7 +42,7 @@ test('candidates skip volumes held by other spec volumes and young volumes creat
   assert.not.ok(isCandidate({ ...base, id: 'a', tags: {} }, 'me', new Set(['a'])))
   const young = { ...base, id: 'b', tags: { [Tag.createdFor]: 'them' } }
   assert.not.ok(isCandidate(young, 'me', new Set(), 1000 + 1000))
-  assert.ok(isCandidate(young, 'me', new Set(), 1000 + 181_000))
+  assert.ok(isCandidate(young, 'me', new Set(), 1000 + CREATED_FOR_GRACE_MS + 1))
   assert.ok(isCandidate({ ...young, tags: { [Tag.createdFor]: 'me' } }, 'me', new Set(), 2000))
   assert.not.ok(
     isCandidate({ ...base, id: 'c', tags: {}, state: 'in-use', attachedTo: 'x' }, 'me', new Set()),

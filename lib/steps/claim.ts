@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto'
-import { realClock } from '../clock.js'
+import { backoff, realClock } from '../clock.js'
 import { ProviderError } from '../errors.js'
 import { failpoint } from '../failpoint.js'
 import type { Change } from '../plan/change.js'
@@ -11,6 +11,9 @@ import { isCandidate } from './discover.js'
 
 /** Errors that mean "someone else won this volume": try the next one. */
 const LOST_RACE = new Set(['VolumeInUse', 'IncorrectState', 'InvalidVolume.NotFound'])
+
+/** A candidate list younger than this is still fresh enough to try again without re-listing. */
+const FRESH_LIST_MS = 3000
 
 /** Throttled (or faulted) attaches the claim waits out before it gives up. */
 const MAX_THROTTLED_ROUNDS = 40
@@ -60,27 +63,36 @@ export async function claimOptimistic(
   const clock = deps.clock ?? realClock
   let cursor: string | undefined
   let passes = 0
+  let contended = false
   let throttled = 0
   for (;;) {
     const page = await provider.listAvailable(tags, cursor)
+    const listedAt = clock.now()
     const candidates = shuffle(
-      page.volumes.filter((v) => isCandidate(v, instanceId, heldByOthers, clock.now())),
+      page.volumes.filter((v) => isCandidate(v, instanceId, heldByOthers, listedAt)),
       random,
     )
     let relist = false
-    for (const vol of candidates) {
+    if (candidates.length) contended = true
+    for (let i = 0; i < candidates.length; ) {
+      const vol = candidates[i] as Volume
       try {
         return await provider.attachVolume(vol)
       } catch (err) {
         if (!(err instanceof ProviderError)) throw err
         if (err.code && LOST_RACE.has(err.code)) {
           log.debug(`${vol.id}: ${err.code}, trying the next candidate`)
+          i++
           continue
         }
         if (!TRANSIENT.has(err.code ?? '') || ++throttled > MAX_THROTTLED_ROUNDS) throw err
-        await clock.sleep(random() * Math.min(20_000, 1000 * 2 ** Math.min(throttled, 10)))
-        relist = true
-        break
+        await clock.sleep(backoff(throttled, random))
+        // After a long wait the list is stale (neighbours took volumes meanwhile): read it again.
+        // After a short one, try the same volume again without spending a DescribeVolumes.
+        if (clock.now() - listedAt > FRESH_LIST_MS) {
+          relist = true
+          break
+        }
       }
     }
     if (relist) {
@@ -91,8 +103,9 @@ export async function claimOptimistic(
       cursor = page.cursor
       continue
     }
-    // Every page tried: one more pass from the start, as volumes may have been freed meanwhile.
-    if (++passes > 1) return undefined
+    // Every page tried. If we lost races on the way, one more pass from the start: volumes may
+    // have been freed meanwhile. An empty pool needs no second look.
+    if (!contended || ++passes > 1) return undefined
     cursor = undefined
   }
 }
@@ -139,46 +152,58 @@ export const claim: Step = async (ctx, deps) => {
     return { pending: true, changes: out, summary: 'would create a volume' }
   }
 
-  const won = await claimOptimistic(ctx.spec.poolTags, instanceId, deps)
-  if (won) {
-    await checkpoint.update(name, { volumeId: won.id, claimId: undefined })
+  for (let round = 1; ; round++) {
+    const won = await claimOptimistic(ctx.spec.poolTags, instanceId, deps)
+    if (won) {
+      await checkpoint.update(name, { volumeId: won.id, claimId: undefined })
+      out.push({
+        volume: name,
+        step: 'claim',
+        action: 'update',
+        what: `claimed available volume ${won.id} (${won.sizeGiB} GiB)`,
+        done: true,
+      })
+      return { volumeId: won.id, volume: won, changes: out, summary: `claimed ${won.id}` }
+    }
+
+    if (ctx.spec.sizeGiB === undefined) throw noneLeft(name, pool)
+    // The claim id is checkpointed before the create: a crash and rerun sends the same
+    // ClientToken and gets the same volume back, never a second one (DESIGN rule 4).
+    const claimId = checkpoint.facts(name).claimId ?? randomUUID()
+    await checkpoint.update(name, { claimId })
+    const created: Volume = await provider.createVolume({
+      sizeGiB: ctx.spec.sizeGiB,
+      options: ctx.spec.createOptions,
+      clientToken: clientToken(instanceId, name, claimId),
+      tags: {
+        ...ctx.spec.poolTags,
+        [Tag.formatToken]: randomUUID(),
+        [Tag.createdFor]: instanceId,
+        [Tag.name]: name,
+      },
+    })
+    failpoint('after-create')
     out.push({
       volume: name,
       step: 'claim',
-      action: 'update',
-      what: `claimed available volume ${won.id} (${won.sizeGiB} GiB)`,
+      action: 'create',
+      what: `created volume ${created.id} (${describeCreate(created.sizeGiB)}) in pool ${pool}`,
       done: true,
     })
-    return { volumeId: won.id, volume: won, changes: out, summary: `claimed ${won.id}` }
+    try {
+      const vol = await attachOwn(created, deps)
+      await checkpoint.update(name, { volumeId: vol.id, claimId: undefined })
+      return { volumeId: vol.id, volume: vol, changes: out, summary: `created ${vol.id}` }
+    } catch (err) {
+      // Our claim from birth expired before we could attach (a very long attach queue) and a
+      // neighbour took the volume: it serves the pool all the same. Claim again, with a new claim.
+      if (!(err instanceof ProviderError && err.code && LOST_RACE.has(err.code)) || round >= 3) throw err
+      deps.log.warn(
+        `volume ${created.id}, created for this instance, was taken by another before it could attach; claiming again`,
+      )
+      await checkpoint.update(name, { claimId: undefined })
+    }
   }
-
-  if (ctx.spec.sizeGiB === undefined) throw noneLeft(name, pool)
-  // The claim id is checkpointed before the create: a crash and rerun sends the same
-  // ClientToken and gets the same volume back, never a second one (DESIGN rule 4).
-  const claimId = checkpoint.facts(name).claimId ?? randomUUID()
-  await checkpoint.update(name, { claimId })
-  const created: Volume = await provider.createVolume({
-    sizeGiB: ctx.spec.sizeGiB,
-    options: ctx.spec.createOptions,
-    clientToken: clientToken(instanceId, name, claimId),
-    tags: {
-      ...ctx.spec.poolTags,
-      [Tag.formatToken]: randomUUID(),
-      [Tag.createdFor]: instanceId,
-      [Tag.name]: name,
-    },
-  })
-  failpoint('after-create')
-  out.push({
-    volume: name,
-    step: 'claim',
-    action: 'create',
-    what: `created volume ${created.id} (${describeCreate(created.sizeGiB)}) in pool ${pool}`,
-    done: true,
-  })
-  const vol = await attachOwn(created, deps)
-  await checkpoint.update(name, { volumeId: vol.id, claimId: undefined })
-  return { volumeId: vol.id, volume: vol, changes: out, summary: `created ${vol.id}` }
 }
 
 /** Attach the volume this instance created: nobody else takes it, so throttling is only waited out. */
@@ -195,7 +220,7 @@ async function attachOwn(vol: Volume, deps: StepDeps): Promise<Volume> {
         attempt >= MAX_THROTTLED_ROUNDS
       )
         throw err
-      await clock.sleep(random() * Math.min(20_000, 1000 * 2 ** Math.min(attempt, 10)))
+      await clock.sleep(backoff(attempt, random))
     }
   }
 }

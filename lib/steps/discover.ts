@@ -2,8 +2,12 @@ import type { Change } from '../plan/change.js'
 import { describeTags, Tag, type Volume } from '../providers/provider.js'
 import { type Step, same } from './context.js'
 
-/** A volume created for another instance is left to it for this long (its claim from birth). */
-export const CREATED_FOR_GRACE_MS = 180_000
+/**
+ * A volume created for another instance is left to it for this long (its claim from birth).
+ * It must outlast the attach queue of a large fleet boot (≈ N / 5 s: 200 s for 1000 machines),
+ * or neighbours take volumes from under their creators.
+ */
+export const CREATED_FOR_GRACE_MS = 15 * 60_000
 
 /** Can this instance try to claim the volume? */
 export function isCandidate(

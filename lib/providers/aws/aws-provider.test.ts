@@ -64,35 +64,60 @@ test.before.each(() => {
   ec2.onAnyCommand().rejects(new Error('unexpected command'))
 })
 
-test('findAttached filters by pool tags, zone and this instance, and pages to the end', async () => {
-  ec2
-    .on(DescribeVolumesCommand, { NextToken: undefined }, false)
-    .resolves({
-      Volumes: [
-        vol('vol-1', {
-          State: 'in-use',
-          Attachments: [{ InstanceId: 'i-1', State: 'attached', Device: '/dev/sdf' }],
-        }),
-      ],
-      NextToken: 'p2',
-    })
-    .on(DescribeVolumesCommand, { NextToken: 'p2' }, false)
-    .resolves({ Volumes: [vol('vol-m', { MultiAttachEnabled: true, State: 'in-use' })] })
-  const vols = await provider().findAttached({ app: 'k', env: 'prod' })
+test("findAttached reads the block device mappings, then only the non-root volumes, keeping the pool's", async () => {
+  ec2.on(DescribeInstancesCommand).resolves({
+    Reservations: [
+      {
+        Instances: [
+          {
+            RootDeviceName: '/dev/xvda',
+            BlockDeviceMappings: [
+              { DeviceName: '/dev/xvda', Ebs: { VolumeId: 'vol-root' } },
+              { DeviceName: '/dev/sdf', Ebs: { VolumeId: 'vol-1' } },
+              { DeviceName: '/dev/sdg', Ebs: { VolumeId: 'vol-x' } },
+            ],
+          },
+        ],
+      },
+    ],
+  })
+  const attached = { State: 'in-use' as const }
+  ec2.on(DescribeVolumesCommand, { VolumeIds: ['vol-1', 'vol-x'] }).resolves({
+    Volumes: [
+      vol('vol-1', {
+        ...attached,
+        Attachments: [{ InstanceId: 'i-1', State: 'attached', Device: '/dev/sdf' }],
+      }),
+      vol('vol-x', {
+        ...attached,
+        Tags: [{ Key: 'app', Value: 'other' }],
+        Attachments: [{ InstanceId: 'i-1', State: 'attached', Device: '/dev/sdg' }],
+      }),
+    ],
+  })
+  const vols = await provider().findAttached({ app: 'k' })
   assert.equal(
     vols.map((v) => [v.id, v.state, v.attachedTo, v.device]),
     [['vol-1', 'in-use', 'i-1', '/dev/sdf']],
   )
-  assert.equal(ec2.commandCalls(DescribeVolumesCommand)[0]?.args[0].input, {
-    Filters: [
-      { Name: 'tag:app', Values: ['k'] },
-      { Name: 'tag:env', Values: ['prod'] },
-      { Name: 'availability-zone', Values: ['us-east-1a'] },
-      { Name: 'attachment.instance-id', Values: ['i-1'] },
+  assert.is(ec2.commandCalls(DescribeVolumesCommand).length, 1)
+})
+
+test('findAttached on a fresh instance (root volume only) reads no volume at all', async () => {
+  ec2.on(DescribeInstancesCommand).resolves({
+    Reservations: [
+      {
+        Instances: [
+          {
+            RootDeviceName: '/dev/xvda',
+            BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeId: 'vol-root' } }],
+          },
+        ],
+      },
     ],
-    MaxResults: 500,
-    NextToken: undefined,
   })
+  assert.equal(await provider().findAttached({ app: 'k' }), [])
+  assert.is(ec2.commandCalls(DescribeVolumesCommand).length, 0)
 })
 
 test('listAvailable reads one page of available pool volumes and hands back the cursor', async () => {

@@ -12,7 +12,7 @@ import {
   type Filter,
   ModifyVolumeCommand,
 } from '@aws-sdk/client-ec2'
-import { type Clock, poll, realClock } from '../../clock.js'
+import { backoff, type Clock, poll, realClock } from '../../clock.js'
 import { ConfigError, ProviderError } from '../../errors.js'
 import type { Host } from '../../hosts/host.js'
 import { LinuxHost } from '../../hosts/linux/linux-host.js'
@@ -48,7 +48,7 @@ export interface AwsProviderOptions {
   timeouts?: Partial<AwsTimeouts>
   /** Available volumes read per page when claiming (5–500; default 100). */
   pageSize?: number
-  /** How many times cps waits out RequestLimitExceeded on a retry-safe call (default 10). */
+  /** How many times cps waits out RequestLimitExceeded on a retry-safe call (default 40). */
   throttleRetries?: number
   /** Jitter source, injectable for deterministic simulations. */
   random?: () => number
@@ -82,7 +82,7 @@ export class AwsProvider implements Provider {
   private readonly clock: Clock
   private readonly timeouts: AwsTimeouts
   private identityPromise?: Promise<InstanceIdentity>
-  private usedNames?: Set<string>
+  private mapped?: { names: Set<string>; volumeIds: string[] }
   private readonly pageSize: number
   private readonly throttleRetries: number
   private readonly random: () => number
@@ -96,7 +96,7 @@ export class AwsProvider implements Provider {
     this.clock = opts.clock ?? realClock
     this.timeouts = { ...defaultTimeouts, ...opts.timeouts }
     this.pageSize = opts.pageSize ?? 100
-    this.throttleRetries = opts.throttleRetries ?? 10
+    this.throttleRetries = opts.throttleRetries ?? 40
     this.random = opts.random ?? Math.random
   }
 
@@ -130,7 +130,7 @@ export class AwsProvider implements Provider {
           e.code === 'RequestLimitExceeded' || (opts.idempotent !== false && TRANSIENT.has(e.code ?? ''))
         if (!again || attempt >= this.throttleRetries) throw e
         this.throttleWaits++
-        await this.clock.sleep(this.random() * Math.min(20_000, 1000 * 2 ** attempt))
+        await this.clock.sleep(backoff(attempt, this.random))
       }
     }
   }
@@ -149,16 +149,42 @@ export class AwsProvider implements Provider {
     )
   }
 
+  /**
+   * This instance's block device mappings (DescribeInstances), read once per run: they say which
+   * volumes are attached here, and which device names are taken.
+   */
+  private async mappings(): Promise<{ names: Set<string>; volumeIds: string[] }> {
+    if (!this.mapped) {
+      const me = await this.instanceId()
+      const r = await this.send('DescribeInstances', undefined, () =>
+        this.client.send(new DescribeInstancesCommand({ InstanceIds: [me] })),
+      )
+      const inst = r.Reservations?.[0]?.Instances?.[0]
+      const maps = inst?.BlockDeviceMappings ?? []
+      this.mapped = {
+        names: new Set(
+          [inst?.RootDeviceName, ...maps.map((m) => m.DeviceName)].filter((n): n is string => !!n),
+        ),
+        // The root volume is never a pool volume: leave it out, so a fresh instance reads no volume.
+        volumeIds: maps
+          .filter((m) => m.DeviceName !== inst?.RootDeviceName && m.Ebs?.VolumeId)
+          .map((m) => m.Ebs?.VolumeId as string),
+      }
+    }
+    return this.mapped
+  }
+
   async findAttached(tags: Record<string, string>): Promise<Volume[]> {
     const me = await this.instanceId()
-    const out: Volume[] = []
-    let token: string | undefined
-    do {
-      const page = await this.describePool(tags, [{ Name: 'attachment.instance-id', Values: [me] }], token)
-      for (const v of page.Volumes ?? []) if (!v.MultiAttachEnabled) out.push(toVolume(v))
-      token = page.NextToken
-    } while (token)
-    return out.sort((a, b) => a.id.localeCompare(b.id))
+    const { volumeIds } = await this.mappings()
+    if (!volumeIds.length) return []
+    const r = await this.send('DescribeVolumes', undefined, () =>
+      this.client.send(new DescribeVolumesCommand({ VolumeIds: volumeIds })),
+    )
+    return (r.Volumes ?? [])
+      .map(toVolume)
+      .filter((v) => v.attachedTo === me && Object.entries(tags).every(([k, val]) => v.tags[k] === val))
+      .sort((a, b) => a.id.localeCompare(b.id))
   }
 
   async listAvailable(
@@ -269,9 +295,9 @@ export class AwsProvider implements Provider {
     const id = target.id
     const me = await this.instanceId()
     // The instance's device names are read once per run, then kept up to date here.
-    this.usedNames ??= new Set(await this.usedDeviceNames(me))
+    const used = (await this.mappings()).names
     for (;;) {
-      const name = freeAttachName(this.usedNames)
+      const name = freeAttachName(used)
       if (!name)
         throw new ProviderError(`instance ${me} has no free device name for volume ${id}`, {
           code: 'AttachmentLimitExceeded',
@@ -286,34 +312,24 @@ export class AwsProvider implements Provider {
         const code = awsCode(err)
         // Another attach took the name between our look and our attach: try the next name.
         if (code === 'InvalidParameterValue' && /already in use/.test((err as Error).message)) {
-          this.usedNames.add(name)
+          used.add(name)
           continue
         }
-        // A timeout or server fault may hide an attach that happened, and a retried attach of our
-        // own volume says VolumeInUse: look before calling it lost, or one instance ends up
-        // holding two volumes.
-        if (code === 'VolumeInUse' || (TRANSIENT.has(code) && code !== 'RequestLimitExceeded')) {
+        // A timeout or server fault may hide an attach that happened: look before calling it
+        // lost, or one instance ends up holding two volumes.
+        if (TRANSIENT.has(code) && code !== 'RequestLimitExceeded') {
           const now = await this.getVolume(id)
           if (now?.attachedTo === me) {
-            this.usedNames.add(now.device ?? name)
+            used.add(now.device ?? name)
             return now
           }
         }
         throw toProviderError(err, `AttachVolume ${id} at ${name}`, id)
       }
-      this.usedNames.add(name)
+      used.add(name)
+      ;(await this.mappings()).volumeIds.push(id)
       return { ...target, state: 'in-use', attachedTo: me, device: name }
     }
-  }
-
-  private async usedDeviceNames(instanceId: string): Promise<string[]> {
-    const r = await this.send('DescribeInstances', undefined, () =>
-      this.client.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })),
-    )
-    const inst = r.Reservations?.[0]?.Instances?.[0]
-    return [inst?.RootDeviceName, ...(inst?.BlockDeviceMappings ?? []).map((m) => m.DeviceName)].filter(
-      (n): n is string => !!n,
-    )
   }
 
   /** Nitro: the by-id link; Xen: the attach name as sdX or xvdX. */

@@ -31,7 +31,9 @@ export function connectClient(client: EC2Client, sim: Ec2Simulator) {
   const route = <I>(cmd: { name: string }, fn: (input: I) => unknown) =>
     mock.on(cmd as never).callsFake(async (input: I) => {
       sim.record(cmd.name.replace(/Command$/, ''), input)
-      return fn(input)
+      const out = fn(input)
+      sim.afterCall()
+      return out
     })
   route(DescribeVolumesCommand, (i) => sim.describeVolumes(i as never))
   route(CreateVolumeCommand, (i) => sim.createVolume(i as never))

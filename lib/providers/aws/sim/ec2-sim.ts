@@ -56,8 +56,17 @@ export const ec2Buckets: Record<string, Bucket> = {
   DeleteTags: { capacity: 100, perSecond: 10 },
 }
 
+/**
+ * Injected faults: each call fails with this probability — as a server fault or throttling
+ * before EC2 acts, or as a timeout after it acted (the response is lost).
+ */
+export interface SimFaults {
+  rate: number
+}
+
 export interface SimOptions {
   clock?: VirtualClock
+  faults?: SimFaults
   /** Throttle calls with these buckets (e.g. ec2Buckets); off by default. */
   throttle?: Record<string, Bucket>
   latency?: Partial<SimLatency>
@@ -146,6 +155,10 @@ export class Ec2Simulator {
   private readonly buckets = new Map<string, { bucket: Bucket; tokens: number; at: number }>()
   /** Calls refused with RequestLimitExceeded, by command. */
   readonly throttled = new Map<string, number>()
+  /** Faults injected, by kind. */
+  readonly injected = new Map<string, number>()
+  private readonly faults?: SimFaults
+  private loseNext = false
 
   constructor(opts: SimOptions = {}) {
     this.clock = opts.clock ?? new VirtualClock()
@@ -161,6 +174,7 @@ export class Ec2Simulator {
     }
     this.maxPage = opts.maxPage ?? 500
     this.modsPerDay = opts.modificationsPerDay ?? 4
+    this.faults = opts.faults
     for (const [cmd, bucket] of Object.entries(opts.throttle ?? {}))
       this.buckets.set(cmd, { bucket, tokens: bucket.capacity, at: this.clock.now() })
   }
@@ -232,8 +246,9 @@ export class Ec2Simulator {
   /** Record a call (the wiring does this for every command), and throttle it like EC2 would. */
   record(command: string, input: unknown): void {
     this.calls.push({ command, input, at: this.clock.now() })
+    this.loseNext = false
     const b = this.buckets.get(command)
-    if (!b) return
+    if (!b) return this.maybeFault()
     const now = this.clock.now()
     b.tokens = Math.min(b.bucket.capacity, b.tokens + ((now - b.at) / 1000) * b.bucket.perSecond)
     b.at = now
@@ -242,6 +257,36 @@ export class Ec2Simulator {
       throw simError('RequestLimitExceeded', 'Request limit exceeded.')
     }
     b.tokens -= 1
+    this.maybeFault()
+  }
+
+  private inject(kind: string): void {
+    this.injected.set(kind, (this.injected.get(kind) ?? 0) + 1)
+  }
+
+  /** Before EC2 acts: a server fault or a spurious throttle; or mark the response to be lost. */
+  private maybeFault(): void {
+    if (!this.faults || this.random() >= this.faults.rate) return
+    const r = this.random()
+    if (r < 1 / 3) {
+      this.inject('InternalError')
+      throw simError('InternalError', 'An internal error has occurred.')
+    }
+    if (r < 2 / 3) {
+      this.inject('RequestLimitExceeded')
+      throw simError('RequestLimitExceeded', 'Request limit exceeded.')
+    }
+    this.loseNext = true
+  }
+
+  /** After EC2 acted: lose the response (a client timeout) if the call was marked. */
+  afterCall(): void {
+    if (!this.loseNext) return
+    this.loseNext = false
+    this.inject('TimeoutError')
+    const e = new Error('Socket timed out without establishing a connection within 3000 ms')
+    e.name = 'TimeoutError'
+    throw e
   }
 
   // ---- the API ------------------------------------------------------------------------------
