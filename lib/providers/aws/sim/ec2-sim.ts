@@ -248,7 +248,10 @@ export class Ec2Simulator {
     this.calls.push({ command, input, at: this.clock.now() })
     this.loseNext = false
     const b = this.buckets.get(command)
-    if (!b) return this.maybeFault()
+    if (!b) {
+      this.maybeFault()
+      return
+    }
     const now = this.clock.now()
     b.tokens = Math.min(b.bucket.capacity, b.tokens + ((now - b.at) / 1000) * b.bucket.perSecond)
     b.at = now
