@@ -16,10 +16,12 @@ const ZONE = 'us-east-1a'
 const POOL = { app: 'fleet' }
 
 export type PoolFill = 'full' | 'half' | 'empty'
+export type ClaimMode = ResolvedVolume['claim']
 
 export interface FleetOptions {
   machines: number
   pool: PoolFill
+  claim?: ClaimMode
   seed?: number
   /** Probability that any EC2 call fails (server fault, spurious throttle, or lost response). */
   faultRate?: number
@@ -30,6 +32,7 @@ export interface FleetOptions {
 export interface FleetResult {
   machines: number
   pool: PoolFill
+  claim: ClaimMode
   faultRate: number
   crashRate: number
   /** Virtual seconds from the first boot until every machine is mounted. */
@@ -55,12 +58,18 @@ export interface FleetResult {
   errors: string[]
 }
 
-/** Deterministic randomness: Park–Miller. */
+/**
+ * Deterministic randomness (mulberry32). Neighbouring seeds give unrelated streams, which
+ * matters: machines seeded 1, 2, 3… must not all pick the same candidates.
+ */
 export function seeded(seed: number): () => number {
-  let s = seed % 2147483647 || 1
+  let a = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0
   return () => {
-    s = (s * 16807) % 2147483647
-    return s / 2147483647
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
 
@@ -113,7 +122,7 @@ function crashing(inner: Provider, at: number, after: boolean, crashed: () => vo
   })
 }
 
-function spec(): ResolvedVolume {
+function spec(claim: ClaimMode): ResolvedVolume {
   return {
     name: 'data',
     poolTags: POOL,
@@ -122,6 +131,8 @@ function spec(): ResolvedVolume {
     filesystem: { type: 'xfs', format: 'if-created', mkfsOptions: [] },
     mount: { path: '/data', options: ['noatime'] },
     resize: 'grow',
+    claim,
+    consensus: { waitSeconds: 30, lockTimeoutSeconds: 180 },
   }
 }
 
@@ -161,7 +172,8 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
       const host = new FleetHost(disks)
       const roots = { dev: '/dev', sys: '/sys' }
       let nvme = 1
-      const provider = simProvider(sim, {
+      // A new provider (and EC2 client) per boot: a crashed process remembers nothing.
+      const newProvider = () => simProvider(sim, {
         instanceId,
         zone: ZONE,
         host,
@@ -180,6 +192,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
           },
         },
       })
+      let provider = newProvider()
       const checkpoint = CheckpointStore.inMemory()
       const machineRandom = seeded((opts.seed ?? 1) * 104729 + i)
       const willCrash = machineRandom() < (opts.crashRate ?? 0)
@@ -196,7 +209,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
               clock: sim.clock,
             }),
             {
-              input: { mode: 'apply', spec: spec(), changes: [], warnings: [], timings: {} },
+              input: { mode: 'apply', spec: spec(opts.claim ?? 'optimistic'), changes: [], warnings: [], timings: {} },
             },
           ).start(),
         )
@@ -205,8 +218,12 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
           ? crashing(provider, 1 + Math.floor(machineRandom() * 8), machineRandom() < 0.5, () => crashes++)
           : provider,
       )
-      if (ctx.error?.message.startsWith('simulated crash')) ctx = await boot(provider)
       retries += provider.throttleWaits
+      if (ctx.error?.message.includes('simulated crash')) {
+        provider = newProvider()
+        ctx = await boot(provider)
+        retries += provider.throttleWaits
+      }
       if (ctx.error) errors.push(`${instanceId}: ${ctx.error.message}`)
       results.push(ctx)
       doneAt.push(sim.clock.now())
@@ -243,6 +260,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
   return {
     machines: n,
     pool: opts.pool,
+    claim: opts.claim ?? 'optimistic',
     faultRate: opts.faultRate ?? 0,
     crashRate: opts.crashRate ?? 0,
     seconds,

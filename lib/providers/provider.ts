@@ -75,6 +75,9 @@ export const Tag = {
   createdFor: 'cps:created-for',
   /** The spec volume name it was created for. */
   name: 'cps:name',
+  /** claim: consensus — the claimer's random token, and when it claimed (ISO time). */
+  claimToken: 'cps:claim-token',
+  claimTime: 'cps:claim-time',
 } as const
 
 /** Does the volume carry every pool tag? */

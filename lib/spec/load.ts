@@ -211,6 +211,8 @@ function resolve(spec: Spec, source: string): ResolvedSpec {
           mode: v.mount.mode,
         },
         resize: v.resize ?? 'grow',
+        claim: v.claim ?? 'optimistic',
+        consensus: { waitSeconds: v.consensus?.waitSeconds ?? 30, lockTimeoutSeconds: v.consensus?.lockTimeoutSeconds ?? 180 },
       }),
     ),
   }

@@ -72,6 +72,23 @@ export interface VolumeSpec {
     tags: Tags
   }
   /**
+   * How to claim an available pool volume without racing neighbours. optimistic: attach in random order; losing a race moves on (fast; costs an attach call per lost race). consensus: tag a candidate with a claim token, wait, re-read; attach only if the token survived (slower by the wait; no attach attempt on a neighbour's volume). Flag: --claim.
+   */
+  claim?: 'optimistic' | 'consensus'
+  /**
+   * Tuning of claim: consensus.
+   */
+  consensus?: {
+    /**
+     * How long to wait after tagging a candidate before re-reading it. Flag: --claim-wait.
+     */
+    waitSeconds?: number
+    /**
+     * A claim token older than this on a volume that is still available is ignored (its machine died). Flag: --claim-timeout.
+     */
+    lockTimeoutSeconds?: number
+  }
+  /**
    * How to create a volume when the pool has none available. Without it, cps only claims existing volumes and fails when none is left. Fields marked aws: apply to the aws provider only.
    */
   create?: {

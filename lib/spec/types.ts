@@ -20,6 +20,8 @@ export interface ResolvedVolume {
   }
   mount: { path: string; options: string[]; owner?: string; mode?: string }
   resize: 'grow' | 'never'
+  claim: 'optimistic' | 'consensus'
+  consensus: { waitSeconds: number; lockTimeoutSeconds: number }
 }
 
 /** Options of a volume cps creates, beyond its size (aws only). */

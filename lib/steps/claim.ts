@@ -7,6 +7,7 @@ import { describeTags, Tag, type Volume } from '../providers/provider.js'
 import { TRANSIENT } from '../providers/transient.js'
 import type { CreateOptions } from '../spec/types.js'
 import { act, type Step, type StepDeps } from './context.js'
+import { claimConsensus } from './consensus.js'
 import { isCandidate } from './discover.js'
 
 /** Errors that mean "someone else won this volume": try the next one. */
@@ -153,7 +154,10 @@ export const claim: Step = async (ctx, deps) => {
   }
 
   for (let round = 1; ; round++) {
-    const won = await claimOptimistic(ctx.spec.poolTags, instanceId, deps)
+    const won =
+      ctx.spec.claim === 'consensus'
+        ? await claimConsensus(ctx.spec.poolTags, instanceId, deps, ctx.spec.consensus)
+        : await claimOptimistic(ctx.spec.poolTags, instanceId, deps)
     if (won) {
       await checkpoint.update(name, { volumeId: won.id, claimId: undefined })
       out.push({

@@ -1,5 +1,5 @@
 import type { Change } from '../plan/change.js'
-import { describeTags, Tag, type Volume } from '../providers/provider.js'
+import { Tag, type Volume, describeTags, inPool } from '../providers/provider.js'
 import { type Step, same } from './context.js'
 
 /**
@@ -40,13 +40,18 @@ export const discover: Step = async (ctx, { provider, checkpoint, heldByOthers, 
   const mine = (await provider.findAttached(ctx.spec.poolTags)).filter((v) => !heldByOthers.has(v.id))
   const hinted = mine.find((v) => v.id === facts.volumeId)
 
+  let ours = hinted
   if (facts.volumeId && !hinted) {
+    // Re-verify the hint directly: a listing can lag an attach that just happened.
     const seen = await provider.getVolume(facts.volumeId)
-    const where = !seen ? 'gone' : seen.attachedTo ? `attached to ${seen.attachedTo}` : seen.state
-    warn(`checkpoint names ${facts.volumeId} but it is ${where}; rediscovering`)
+    if (seen?.attachedTo === instanceId && inPool(seen, ctx.spec.poolTags) && !heldByOthers.has(seen.id)) ours = seen
+    else {
+      const where = !seen ? 'gone' : seen.attachedTo ? `attached to ${seen.attachedTo}` : seen.state
+      warn(`checkpoint names ${facts.volumeId} but it is ${where}; rediscovering`)
+    }
   }
-  const ours = hinted ?? mine[0]
-  if (mine.length > 1 && !hinted)
+  ours ??= mine[0]
+  if (mine.length > 1 && !hinted && ours === mine[0])
     warn(
       `${mine.length} pool volumes are attached to this instance (${mine.map((v) => v.id).join(', ')}); using ${ours?.id}`,
     )

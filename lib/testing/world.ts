@@ -20,6 +20,8 @@ export function volumeSpec(over: Partial<ResolvedVolume> = {}): ResolvedVolume {
     filesystem: { type: 'ext4', format: 'if-created', label: 'data', mkfsOptions: [] },
     mount: { path: '/mnt/data', options: ['noatime'] },
     resize: 'grow',
+    claim: 'optimistic',
+    consensus: { waitSeconds: 30, lockTimeoutSeconds: 180 },
     ...over,
   }
 }

@@ -321,6 +321,7 @@ export class AwsProvider implements Provider {
           const now = await this.getVolume(id)
           if (now?.attachedTo === me) {
             used.add(now.device ?? name)
+            ;(await this.mappings()).volumeIds.push(id)
             return now
           }
         }

@@ -56,7 +56,8 @@ export function simProvider(
   sim: Ec2Simulator,
   opts: { instanceId: string; zone: string; host: Host; hooks: InstanceHooks; roots: Roots } & Tuning,
 ): AwsProvider {
-  sim.addInstance(opts.instanceId, opts.zone, opts.hooks)
+  // A second provider for the same instance is the same machine after a restart.
+  if (!sim.hasInstance(opts.instanceId)) sim.addInstance(opts.instanceId, opts.zone, opts.hooks)
   const region = opts.zone.slice(0, -1)
   const client = new EC2Client({ region, credentials: { accessKeyId: 'sim', secretAccessKey: 'sim' } })
   connectClient(client, sim)

@@ -181,6 +181,10 @@ export class Ec2Simulator {
 
   // ---- test setup ---------------------------------------------------------------------------
 
+  hasInstance(id: string): boolean {
+    return this.instances.has(id)
+  }
+
   addInstance(id: string, az: string, hooks: InstanceHooks = {}): void {
     this.instances.set(id, {
       id,

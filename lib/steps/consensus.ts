@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto'
+import { backoff, realClock } from '../clock.js'
+import { ProviderError } from '../errors.js'
+import { Tag, type Volume } from '../providers/provider.js'
+import { TRANSIENT } from '../providers/transient.js'
+import type { StepDeps } from './context.js'
+import { isCandidate } from './discover.js'
+
+/** Errors that mean a neighbour has the volume. */
+const LOST = new Set(['VolumeInUse', 'IncorrectState', 'InvalidVolume.NotFound'])
+
+/** Has another machine a live claim on this available volume? */
+export function claimedByOther(vol: Volume, myToken: string | undefined, now: number, lockTimeoutMs: number): boolean {
+  const token = vol.tags[Tag.claimToken]
+  if (!token || token === myToken) return false
+  const at = Date.parse(vol.tags[Tag.claimTime] ?? '')
+  // A claim older than the lock timeout on a volume still available: its machine died.
+  return Number.isFinite(at) && now - at < lockTimeoutMs
+}
+
+/**
+ * claim: consensus — EBS tags have no compare-and-swap, so: tag a candidate with a random
+ * token and the time, wait, re-read; the volume is ours only if our token survived (the last
+ * writer wins, and everyone re-reads after the same wait). Only then attach. Slower than
+ * optimistic by the wait, but never attaches a volume a neighbour is claiming. Returns
+ * undefined when every pool volume is in use or claimed (then the caller creates).
+ */
+export async function claimConsensus(
+  tags: Record<string, string>,
+  instanceId: string,
+  deps: StepDeps,
+  opts: { waitSeconds: number; lockTimeoutSeconds: number },
+): Promise<Volume | undefined> {
+  const { provider, heldByOthers, log } = deps
+  const random = deps.random ?? Math.random
+  const clock = deps.clock ?? realClock
+  const timeoutMs = opts.lockTimeoutSeconds * 1000
+  let cursor: string | undefined
+  for (;;) {
+    const page = await provider.listAvailable(tags, cursor)
+    const now = clock.now()
+    const free = page.volumes.filter((v) => isCandidate(v, instanceId, heldByOthers, now) && !claimedByOther(v, undefined, now, timeoutMs))
+    if (!free.length) {
+      if (page.cursor) {
+        cursor = page.cursor
+        continue
+      }
+      return undefined
+    }
+    const vol = free[Math.floor(random() * free.length)] as Volume
+    const token = randomUUID()
+    await provider.setTags(vol.id, { [Tag.claimToken]: token, [Tag.claimTime]: new Date(clock.now()).toISOString() })
+    await clock.sleep(opts.waitSeconds * 1000)
+    const seen = await provider.getVolume(vol.id)
+    if (seen?.tags[Tag.claimToken] !== token || seen.state !== 'available') {
+      log.debug(`${vol.id}: claimed by another (${seen?.tags[Tag.claimToken] ?? 'gone'}), trying another`)
+      cursor = undefined
+      continue
+    }
+    // Ours. Attach, waiting out throttling; keep the claim fresh so a long attach queue does not
+    // let it expire under us.
+    let claimedAt = clock.now()
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await provider.attachVolume(seen)
+      } catch (err) {
+        if (!(err instanceof ProviderError)) throw err
+        if (err.code && LOST.has(err.code)) break
+        if (!TRANSIENT.has(err.code ?? '') || attempt >= 40) throw err
+        await clock.sleep(backoff(attempt + 1, random))
+        if (clock.now() - claimedAt > timeoutMs / 2) {
+          claimedAt = clock.now()
+          await provider.setTags(vol.id, { [Tag.claimToken]: token, [Tag.claimTime]: new Date(claimedAt).toISOString() })
+        }
+      }
+    }
+    cursor = undefined
+  }
+}
