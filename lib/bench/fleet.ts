@@ -173,25 +173,26 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
       const roots = { dev: '/dev', sys: '/sys' }
       let nvme = 1
       // A new provider (and EC2 client) per boot: a crashed process remembers nothing.
-      const newProvider = () => simProvider(sim, {
-        instanceId,
-        zone: ZONE,
-        host,
-        roots,
-        random: seeded((opts.seed ?? 1) * 7919 + i),
-        hooks: {
-          attached(volumeId, _device, sizeGiB) {
-            const node = `/dev/nvme${nvme++}n1`
-            host.addDevice(node, {
-              serial: nvmeSerial(volumeId),
-              sizeBytes: sizeGiB * GiB,
-              signatures: [...(disks.signatures.get(volumeId) ?? [])],
-            })
-            host.volumeOf.set(node, volumeId)
-            host.links.set(nitroByIdPath(roots, volumeId), node)
+      const newProvider = () =>
+        simProvider(sim, {
+          instanceId,
+          zone: ZONE,
+          host,
+          roots,
+          random: seeded((opts.seed ?? 1) * 7919 + i),
+          hooks: {
+            attached(volumeId, _device, sizeGiB) {
+              const node = `/dev/nvme${nvme++}n1`
+              host.addDevice(node, {
+                serial: nvmeSerial(volumeId),
+                sizeBytes: sizeGiB * GiB,
+                signatures: [...(disks.signatures.get(volumeId) ?? [])],
+              })
+              host.volumeOf.set(node, volumeId)
+              host.links.set(nitroByIdPath(roots, volumeId), node)
+            },
           },
-        },
-      })
+        })
       let provider = newProvider()
       const checkpoint = CheckpointStore.inMemory()
       const machineRandom = seeded((opts.seed ?? 1) * 104729 + i)
@@ -209,7 +210,13 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
               clock: sim.clock,
             }),
             {
-              input: { mode: 'apply', spec: spec(opts.claim ?? 'optimistic'), changes: [], warnings: [], timings: {} },
+              input: {
+                mode: 'apply',
+                spec: spec(opts.claim ?? 'optimistic'),
+                changes: [],
+                warnings: [],
+                timings: {},
+              },
             },
           ).start(),
         )

@@ -58,8 +58,20 @@ export const specFlags: readonly SpecFlag[] = [
   ),
   s('state', ['state'], 'string', 'path', `checkpoint file (default: ${defaults.state})`),
   v('claim', ['claim'], 'string', 'optimistic|consensus', 'how to claim a pool volume (default: optimistic)'),
-  v('claim-wait', ['consensus', 'waitSeconds'], 'integer', 'seconds', 'consensus: wait before re-reading a claim (default: 30)'),
-  v('claim-timeout', ['consensus', 'lockTimeoutSeconds'], 'integer', 'seconds', 'consensus: ignore older claims (default: 180)'),
+  v(
+    'claim-wait',
+    ['consensus', 'waitSeconds'],
+    'integer',
+    'seconds',
+    'consensus: wait before re-reading a claim (default: 30)',
+  ),
+  v(
+    'claim-timeout',
+    ['consensus', 'lockTimeoutSeconds'],
+    'integer',
+    'seconds',
+    'consensus: ignore older claims (default: 180)',
+  ),
   v('name', ['name'], 'string', 'name', 'volume name, the checkpoint key (required without a file)'),
   v('tag', ['pool', 'tags'], 'tags', 'key=value', 'pool tag; repeat for more (required without a file)'),
   v(

@@ -212,7 +212,10 @@ function resolve(spec: Spec, source: string): ResolvedSpec {
         },
         resize: v.resize ?? 'grow',
         claim: v.claim ?? 'optimistic',
-        consensus: { waitSeconds: v.consensus?.waitSeconds ?? 30, lockTimeoutSeconds: v.consensus?.lockTimeoutSeconds ?? 180 },
+        consensus: {
+          waitSeconds: v.consensus?.waitSeconds ?? 30,
+          lockTimeoutSeconds: v.consensus?.lockTimeoutSeconds ?? 180,
+        },
       }),
     ),
   }

@@ -6,8 +6,8 @@ import type { Change } from '../plan/change.js'
 import { describeTags, Tag, type Volume } from '../providers/provider.js'
 import { TRANSIENT } from '../providers/transient.js'
 import type { CreateOptions } from '../spec/types.js'
-import { act, type Step, type StepDeps } from './context.js'
 import { claimConsensus } from './consensus.js'
+import { act, type Step, type StepDeps } from './context.js'
 import { isCandidate } from './discover.js'
 
 /** Errors that mean "someone else won this volume": try the next one. */

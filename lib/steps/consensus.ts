@@ -10,7 +10,12 @@ import { isCandidate } from './discover.js'
 const LOST = new Set(['VolumeInUse', 'IncorrectState', 'InvalidVolume.NotFound'])
 
 /** Has another machine a live claim on this available volume? */
-export function claimedByOther(vol: Volume, myToken: string | undefined, now: number, lockTimeoutMs: number): boolean {
+export function claimedByOther(
+  vol: Volume,
+  myToken: string | undefined,
+  now: number,
+  lockTimeoutMs: number,
+): boolean {
   const token = vol.tags[Tag.claimToken]
   if (!token || token === myToken) return false
   const at = Date.parse(vol.tags[Tag.claimTime] ?? '')
@@ -39,7 +44,9 @@ export async function claimConsensus(
   for (;;) {
     const page = await provider.listAvailable(tags, cursor)
     const now = clock.now()
-    const free = page.volumes.filter((v) => isCandidate(v, instanceId, heldByOthers, now) && !claimedByOther(v, undefined, now, timeoutMs))
+    const free = page.volumes.filter(
+      (v) => isCandidate(v, instanceId, heldByOthers, now) && !claimedByOther(v, undefined, now, timeoutMs),
+    )
     if (!free.length) {
       if (page.cursor) {
         cursor = page.cursor
@@ -49,7 +56,10 @@ export async function claimConsensus(
     }
     const vol = free[Math.floor(random() * free.length)] as Volume
     const token = randomUUID()
-    await provider.setTags(vol.id, { [Tag.claimToken]: token, [Tag.claimTime]: new Date(clock.now()).toISOString() })
+    await provider.setTags(vol.id, {
+      [Tag.claimToken]: token,
+      [Tag.claimTime]: new Date(clock.now()).toISOString(),
+    })
     await clock.sleep(opts.waitSeconds * 1000)
     const seen = await provider.getVolume(vol.id)
     if (seen?.tags[Tag.claimToken] !== token || seen.state !== 'available') {
@@ -70,7 +80,10 @@ export async function claimConsensus(
         await clock.sleep(backoff(attempt + 1, random))
         if (clock.now() - claimedAt > timeoutMs / 2) {
           claimedAt = clock.now()
-          await provider.setTags(vol.id, { [Tag.claimToken]: token, [Tag.claimTime]: new Date(claimedAt).toISOString() })
+          await provider.setTags(vol.id, {
+            [Tag.claimToken]: token,
+            [Tag.claimTime]: new Date(claimedAt).toISOString(),
+          })
         }
       }
     }

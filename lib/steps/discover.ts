@@ -1,5 +1,5 @@
 import type { Change } from '../plan/change.js'
-import { Tag, type Volume, describeTags, inPool } from '../providers/provider.js'
+import { describeTags, inPool, Tag, type Volume } from '../providers/provider.js'
 import { type Step, same } from './context.js'
 
 /**
@@ -44,7 +44,8 @@ export const discover: Step = async (ctx, { provider, checkpoint, heldByOthers, 
   if (facts.volumeId && !hinted) {
     // Re-verify the hint directly: a listing can lag an attach that just happened.
     const seen = await provider.getVolume(facts.volumeId)
-    if (seen?.attachedTo === instanceId && inPool(seen, ctx.spec.poolTags) && !heldByOthers.has(seen.id)) ours = seen
+    if (seen?.attachedTo === instanceId && inPool(seen, ctx.spec.poolTags) && !heldByOthers.has(seen.id))
+      ours = seen
     else {
       const where = !seen ? 'gone' : seen.attachedTo ? `attached to ${seen.attachedTo}` : seen.state
       warn(`checkpoint names ${facts.volumeId} but it is ${where}; rediscovering`)

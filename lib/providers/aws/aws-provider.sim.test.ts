@@ -277,10 +277,10 @@ test('throttling: an empty bucket answers RequestLimitExceeded, and refills with
     zone: 'us-east-1a',
     throttleRetries: 0,
   }).provider
-  await noRetry.findAttached(pool)
-  await noRetry.findAttached(pool)
+  await noRetry.listAvailable(pool)
+  await noRetry.listAvailable(pool)
   try {
-    await noRetry.findAttached(pool)
+    await noRetry.listAvailable(pool)
     assert.unreachable()
   } catch (err) {
     assert.is((err as { code?: string }).code, 'RequestLimitExceeded')
@@ -288,11 +288,11 @@ test('throttling: an empty bucket answers RequestLimitExceeded, and refills with
   }
   assert.is(sim.throttled.get('DescribeVolumes'), 1)
   await sim.clock.sleep(1000)
-  await noRetry.findAttached(pool)
+  await noRetry.listAvailable(pool)
   // With retries (the default), cps waits the bucket out itself.
-  await m.provider.findAttached(pool)
-  await m.provider.findAttached(pool)
-  await m.provider.findAttached(pool)
+  await m.provider.listAvailable(pool)
+  await m.provider.listAvailable(pool)
+  await m.provider.listAvailable(pool)
   assert.ok(m.provider.throttleWaits >= 1)
 })
 

@@ -12,6 +12,7 @@ import {
   ModifyVolumeCommand,
 } from '@aws-sdk/client-ec2'
 import { mockClient } from 'aws-sdk-client-mock'
+import type { Clock } from '../../../clock.js'
 import { FakeHost } from '../../../hosts/fake/fake-host.js'
 import type { Host } from '../../../hosts/host.js'
 import type { Roots } from '../../../hosts/roots.js'
@@ -83,6 +84,8 @@ export interface SimMachine {
   zone: string
   host: FakeHost
   provider: AwsProvider
+  /** The simulator's virtual clock, for the steps' own waits. */
+  clock: Clock
 }
 
 /**
@@ -113,5 +116,5 @@ export function simMachine(
     },
   }
   const provider = simProvider(sim, { ...opts, host, hooks, roots })
-  return { instanceId: opts.instanceId, zone: opts.zone, host, provider }
+  return { instanceId: opts.instanceId, zone: opts.zone, host, provider, clock: sim.clock }
 }

@@ -39,6 +39,7 @@ export async function boot(
     checkpoint,
     log: createLogger('pretty', -999),
     heldByOthers: new Set(),
+    clock: m.clock,
   })
   return toPromise(
     createActor(machine, { input: { mode, spec, changes: [], warnings: [], timings: {} } }).start(),
