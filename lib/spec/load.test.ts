@@ -101,6 +101,8 @@ test('a spec by flags alone, with defaults', async () => {
     filesystem: { type: 'xfs', format: 'if-created', label: undefined, mkfsOptions: [] },
     mount: { path: '/data', options: ['noatime', 'nodev'], owner: undefined, mode: undefined },
     resize: 'grow',
+    claim: 'optimistic',
+    consensus: { waitSeconds: 30, lockTimeoutSeconds: 180 },
   })
   assert.is(spec.state, '/var/lib/cps/state.json')
   assert.equal(spec.provider, { kind: 'local', dir: '/var/lib/cps/local' })

@@ -72,7 +72,7 @@ test.after(() => {
 test('throttling: the SDK retries (adaptive mode), then cps reports RequestLimitExceeded with a hint', async () => {
   const ec2 = await failingEc2(503, 'RequestLimitExceeded', 'Request limit exceeded.')
   try {
-    await providerFor(ec2.url).findAttached({ app: 'x' })
+    await providerFor(ec2.url).listAvailable({ app: 'x' })
     assert.unreachable()
   } catch (err) {
     assert.instance(err, ProviderError)
@@ -82,7 +82,7 @@ test('throttling: the SDK retries (adaptive mode), then cps reports RequestLimit
     assert.is(ec2.hits(), 3, 'AWS_MAX_ATTEMPTS attempts in all')
     // On retry-safe calls cps then waits the throttling out itself, a few more rounds.
     const more = await providerFor(ec2.url, 2)
-      .findAttached({ app: 'x' })
+      .listAvailable({ app: 'x' })
       .catch((e: ProviderError) => e)
     assert.is((more as ProviderError).code, 'RequestLimitExceeded')
     assert.is(ec2.hits(), 3 + 3 * 3)
@@ -120,7 +120,7 @@ test('AWS_ENDPOINT_URL is honoured when the spec names no endpoint', async () =>
       host: new FakeHost(),
       identity: async () => ({ instanceId: 'i-1', zone: 'us-east-1a', region: 'us-east-1' }),
     })
-    await p.findAttached({ app: 'x' }).catch(() => {})
+    await p.listAvailable({ app: 'x' }).catch(() => {})
     assert.is(ec2.hits(), 1)
   } finally {
     await ec2.close()
@@ -134,7 +134,7 @@ test('no credentials anywhere (no env, no profile, no instance role): NoCredenti
   delete process.env.AWS_SECRET_ACCESS_KEY
   process.env.AWS_EC2_METADATA_SERVICE_ENDPOINT = imds.url
   try {
-    await providerFor(ec2.url).findAttached({ app: 'x' })
+    await providerFor(ec2.url).listAvailable({ app: 'x' })
     assert.unreachable()
   } catch (err) {
     assert.is((err as ProviderError).code, 'NoCredentials', (err as Error).message)
