@@ -1,5 +1,4 @@
-import { createActor, toPromise } from 'xstate'
-import { createReconcileMachine, serializeError } from '../machines/reconcile.js'
+import { reconcileVolume } from '../machines/reconcile.js'
 import { ExitCode } from './errors.js'
 import type { Host } from './hosts/host.js'
 import { LinuxHost } from './hosts/linux/linux-host.js'
@@ -10,7 +9,6 @@ import type { Provider } from './providers/provider.js'
 import type { ProviderConfig, ResolvedSpec } from './spec/types.js'
 import { CheckpointStore } from './state/checkpoint.js'
 import { acquireLock } from './state/lock.js'
-import type { ReconcileContext } from './steps/context.js'
 
 export interface RunOptions {
   mode: 'apply' | 'plan'
@@ -72,21 +70,11 @@ export async function reconcile(
           .map(([, f]) => f.volumeId as string),
       )
       const vlog = log.withTag(vol.name)
-      const machine = createReconcileMachine({
-        provider,
-        host,
-        checkpoint,
-        log: vlog,
-        heldByOthers,
-        random: opts.random,
-      })
-      const input: ReconcileContext = { mode: opts.mode, spec: vol, changes: [], warnings: [], timings: {} }
-      let ctx: ReconcileContext
-      try {
-        ctx = await toPromise(createActor(machine, { input }).start())
-      } catch (err) {
-        ctx = { ...input, error: serializeError(err) }
-      }
+      const ctx = await reconcileVolume(
+        { provider, host, checkpoint, log: vlog, heldByOthers, random: opts.random },
+        vol,
+        opts.mode,
+      )
       instanceId ??= ctx.instanceId
       if (ctx.error)
         vlog.error({

@@ -1,7 +1,8 @@
-import { assign, fromPromise, setup } from 'xstate'
+import { assign, createActor, fromPromise, setup, toPromise } from 'xstate'
 import { CpsError } from '../lib/errors.js'
 import { failpoint } from '../lib/failpoint.js'
 import type { SerializedError, StepName } from '../lib/plan/change.js'
+import type { ResolvedVolume } from '../lib/spec/types.js'
 import { attach } from '../lib/steps/attach.js'
 import { claim } from '../lib/steps/claim.js'
 import type { ReconcileContext, Step, StepDeps, StepOutput } from '../lib/steps/context.js'
@@ -44,7 +45,11 @@ function stepActor(name: StepName, fn: Step, deps: StepDeps) {
 }
 
 /** Merge a step's output into the context: changes and warnings accumulate. */
-function merge(ctx: ReconcileContext, step: StepName, out: StepOutput & { ms: number }): ReconcileContext {
+export function merge(
+  ctx: ReconcileContext,
+  step: StepName,
+  out: StepOutput & { ms: number },
+): ReconcileContext {
   const { summary: _s, ms, changes, warnings, ...rest } = out
   // A step leaves a field alone by returning it undefined.
   const set = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined))
@@ -174,4 +179,23 @@ export function createReconcileMachine(deps: StepDeps) {
     },
     output: ({ context }) => context,
   })
+}
+
+/** The context a volume's run starts from. */
+export function startContext(spec: ResolvedVolume, mode: 'apply' | 'plan' = 'apply'): ReconcileContext {
+  return { mode, spec, changes: [], warnings: [], timings: {} }
+}
+
+/** Reconcile one spec volume to the end; an unexpected throw becomes the context's error. */
+export async function reconcileVolume(
+  deps: StepDeps,
+  spec: ResolvedVolume,
+  mode: 'apply' | 'plan' = 'apply',
+): Promise<ReconcileContext> {
+  const input = startContext(spec, mode)
+  try {
+    return await toPromise(createActor(createReconcileMachine(deps), { input }).start())
+  } catch (err) {
+    return { ...input, error: serializeError(err) }
+  }
 }

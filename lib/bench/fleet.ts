@@ -1,5 +1,4 @@
-import { createActor, toPromise } from 'xstate'
-import { createReconcileMachine } from '../../machines/reconcile.js'
+import { reconcileVolume } from '../../machines/reconcile.js'
 import { FakeHost } from '../hosts/fake/fake-host.js'
 import type { MkfsRequest, Signature } from '../hosts/host.js'
 import { createLogger } from '../log.js'
@@ -197,28 +196,18 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
       const checkpoint = CheckpointStore.inMemory()
       const machineRandom = seeded((opts.seed ?? 1) * 104729 + i)
       const willCrash = machineRandom() < (opts.crashRate ?? 0)
-      const boot = async (p: Provider) =>
-        toPromise(
-          createActor(
-            createReconcileMachine({
-              provider: p,
-              host,
-              checkpoint,
-              log,
-              heldByOthers: new Set(),
-              random: machineRandom,
-              clock: sim.clock,
-            }),
-            {
-              input: {
-                mode: 'apply',
-                spec: spec(opts.claim ?? 'optimistic'),
-                changes: [],
-                warnings: [],
-                timings: {},
-              },
-            },
-          ).start(),
+      const boot = (p: Provider) =>
+        reconcileVolume(
+          {
+            provider: p,
+            host,
+            checkpoint,
+            log,
+            heldByOthers: new Set(),
+            random: machineRandom,
+            clock: sim.clock,
+          },
+          spec(opts.claim ?? 'optimistic'),
         )
       let ctx = await boot(
         willCrash

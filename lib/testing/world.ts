@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createActor, toPromise } from 'xstate'
-import { createReconcileMachine } from '../../machines/reconcile.js'
+import { merge, reconcileVolume } from '../../machines/reconcile.js'
+
+export { startContext } from '../../machines/reconcile.js'
+
 import { FakeHost } from '../hosts/fake/fake-host.js'
 import { createLogger } from '../log.js'
 import { FakeProvider } from '../providers/fake/fake-provider.js'
@@ -58,29 +60,16 @@ export async function fakeWorld(opts: { instanceId?: string; readOnly?: boolean 
   }
 }
 
-/** The context a step sees at the start of a run. */
-export function startContext(spec: ResolvedVolume, mode: 'apply' | 'plan' = 'apply'): ReconcileContext {
-  return { mode, spec, changes: [], warnings: [], timings: {} }
-}
-
 /** Run one step and merge its output, as the machine would. */
 export async function runStep(step: Step, ctx: ReconcileContext, deps: StepDeps): Promise<ReconcileContext> {
-  const { summary: _s, changes, warnings, ...rest } = await step(ctx, deps)
-  const set = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined))
-  return {
-    ...ctx,
-    ...set,
-    changes: [...ctx.changes, ...(changes ?? [])],
-    warnings: [...ctx.warnings, ...(warnings ?? [])],
-  }
+  return { ...merge(ctx, 'discover', { ...(await step(ctx, deps)), ms: 0 }), timings: ctx.timings }
 }
 
 /** Run the whole machine to its final state. */
-export async function runMachine(
+export function runMachine(
   world: World,
   spec: ResolvedVolume,
   mode: 'apply' | 'plan' = 'apply',
 ): Promise<ReconcileContext> {
-  const actor = createActor(createReconcileMachine(world.deps), { input: startContext(spec, mode) })
-  return toPromise(actor.start())
+  return reconcileVolume(world.deps, spec, mode)
 }

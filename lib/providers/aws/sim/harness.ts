@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createActor, toPromise } from 'xstate'
-import { createReconcileMachine } from '../../../../machines/reconcile.js'
+import { reconcileVolume } from '../../../../machines/reconcile.js'
 import { createLogger } from '../../../log.js'
 import type { ResolvedVolume } from '../../../spec/types.js'
 import { CheckpointStore } from '../../../state/checkpoint.js'
@@ -33,16 +32,17 @@ export async function boot(
   const checkpoint = await CheckpointStore.open(join(root, m.instanceId, 'state.json'), {
     readOnly: mode === 'plan',
   })
-  const machine = createReconcileMachine({
-    provider: m.provider,
-    host: m.host,
-    checkpoint,
-    log: createLogger('pretty', -999),
-    heldByOthers: new Set(),
-    clock: m.clock,
-  })
-  return toPromise(
-    createActor(machine, { input: { mode, spec, changes: [], warnings: [], timings: {} } }).start(),
+  return reconcileVolume(
+    {
+      provider: m.provider,
+      host: m.host,
+      checkpoint,
+      log: createLogger('pretty', -999),
+      heldByOthers: new Set(),
+      clock: m.clock,
+    },
+    spec,
+    mode,
   )
 }
 
