@@ -3,21 +3,16 @@ import { backoff, realClock } from '../clock.js'
 import { ProviderError } from '../errors.js'
 import { failpoint } from '../failpoint.js'
 import type { Change } from '../plan/change.js'
+import { LOST_RACE, TRANSIENT } from '../providers/error-codes.js'
 import { describeTags, Tag, type Volume } from '../providers/provider.js'
-import { TRANSIENT } from '../providers/transient.js'
 import type { CreateOptions } from '../spec/types.js'
+import { attachPatiently, MAX_ATTACH_ROUNDS } from './attach-patiently.js'
 import { claimConsensus } from './consensus.js'
 import { act, type Step, type StepDeps } from './context.js'
 import { isCandidate } from './discover.js'
 
-/** Errors that mean "someone else won this volume": try the next one. */
-const LOST_RACE = new Set(['VolumeInUse', 'IncorrectState', 'InvalidVolume.NotFound'])
-
 /** A candidate list younger than this is still fresh enough to try again without re-listing. */
 const FRESH_LIST_MS = 3000
-
-/** Throttled (or faulted) attaches the claim waits out before it gives up. */
-const MAX_THROTTLED_ROUNDS = 40
 
 /** Fisher–Yates: N machines trying the first available volume collide N² times. */
 export function shuffle<T>(items: T[], random: () => number = Math.random): T[] {
@@ -86,7 +81,7 @@ export async function claimOptimistic(
           i++
           continue
         }
-        if (!TRANSIENT.has(err.code ?? '') || ++throttled > MAX_THROTTLED_ROUNDS) throw err
+        if (!TRANSIENT.has(err.code ?? '') || ++throttled > MAX_ATTACH_ROUNDS) throw err
         await clock.sleep(backoff(throttled, random))
         // After a long wait the list is stale (neighbours took volumes meanwhile): read it again.
         // After a short one, try the same volume again without spending a DescribeVolumes.
@@ -195,7 +190,7 @@ export const claim: Step = async (ctx, deps) => {
       done: true,
     })
     try {
-      const vol = await attachOwn(created, deps)
+      const vol = await attachPatiently(created, deps)
       await checkpoint.update(name, { volumeId: vol.id, claimId: undefined })
       return { volumeId: vol.id, volume: vol, changes: out, summary: `created ${vol.id}` }
     } catch (err) {
@@ -206,25 +201,6 @@ export const claim: Step = async (ctx, deps) => {
         `volume ${created.id}, created for this instance, was taken by another before it could attach; claiming again`,
       )
       await checkpoint.update(name, { claimId: undefined })
-    }
-  }
-}
-
-/** Attach the volume this instance created: nobody else takes it, so throttling is only waited out. */
-async function attachOwn(vol: Volume, deps: StepDeps): Promise<Volume> {
-  const clock = deps.clock ?? realClock
-  const random = deps.random ?? Math.random
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await deps.provider.attachVolume(vol)
-    } catch (err) {
-      if (
-        !(err instanceof ProviderError) ||
-        !TRANSIENT.has(err.code ?? '') ||
-        attempt >= MAX_THROTTLED_ROUNDS
-      )
-        throw err
-      await clock.sleep(backoff(attempt, random))
     }
   }
 }

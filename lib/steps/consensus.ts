@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import { backoff, realClock } from '../clock.js'
+import { realClock } from '../clock.js'
 import { ProviderError } from '../errors.js'
+import { LOST_RACE } from '../providers/error-codes.js'
 import { Tag, type Volume } from '../providers/provider.js'
-import { TRANSIENT } from '../providers/transient.js'
+import { attachPatiently } from './attach-patiently.js'
 import type { StepDeps } from './context.js'
 import { isCandidate } from './discover.js'
-
-/** Errors that mean a neighbour has the volume. */
-const LOST = new Set(['VolumeInUse', 'IncorrectState', 'InvalidVolume.NotFound'])
 
 /** Has another machine a live claim on this available volume? */
 export function claimedByOther(
@@ -70,22 +68,17 @@ export async function claimConsensus(
     // Ours. Attach, waiting out throttling; keep the claim fresh so a long attach queue does not
     // let it expire under us.
     let claimedAt = clock.now()
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await provider.attachVolume(seen)
-      } catch (err) {
-        if (!(err instanceof ProviderError)) throw err
-        if (err.code && LOST.has(err.code)) break
-        if (!TRANSIENT.has(err.code ?? '') || attempt >= 40) throw err
-        await clock.sleep(backoff(attempt + 1, random))
-        if (clock.now() - claimedAt > timeoutMs / 2) {
-          claimedAt = clock.now()
-          await provider.setTags(vol.id, {
-            [Tag.claimToken]: token,
-            [Tag.claimTime]: new Date(claimedAt).toISOString(),
-          })
-        }
-      }
+    try {
+      return await attachPatiently(seen, deps, async () => {
+        if (clock.now() - claimedAt <= timeoutMs / 2) return
+        claimedAt = clock.now()
+        await provider.setTags(vol.id, {
+          [Tag.claimToken]: token,
+          [Tag.claimTime]: new Date(claimedAt).toISOString(),
+        })
+      })
+    } catch (err) {
+      if (!(err instanceof ProviderError && err.code && LOST_RACE.has(err.code))) throw err
     }
     cursor = undefined
   }

@@ -18,9 +18,10 @@ import type { Host } from '../../hosts/host.js'
 import { LinuxHost } from '../../hosts/linux/linux-host.js'
 import { type Roots, rootsFromEnv } from '../../hosts/roots.js'
 import type { AwsProviderConfig } from '../../spec/types.js'
+import { TRANSIENT } from '../error-codes.js'
 import type { CreateVolumeRequest, ExpectedIdentity, Provider, Volume } from '../provider.js'
 import { freeAttachName, nitroByIdPath, nvmeSerial, xenKernelNames } from './devices.js'
-import { awsCode, TRANSIENT, toProviderError } from './errors.js'
+import { awsCode, toProviderError } from './errors.js'
 import { type InstanceIdentity, readIdentity } from './imds.js'
 
 const GiB = 1024 ** 3

@@ -1,7 +1,5 @@
 import { ProviderError } from '../../errors.js'
 
-export { TRANSIENT } from '../transient.js'
-
 /** Hints for the AWS errors an operator can act on. */
 const hints: Record<string, string> = {
   UnauthorizedOperation:

@@ -12,3 +12,10 @@ export const TRANSIENT: ReadonlySet<string> = new Set([
   'RequestTimeout',
   'RequestTimeoutException',
 ])
+
+/** Errors of an attach that mean "someone else has this volume": try another. */
+export const LOST_RACE: ReadonlySet<string> = new Set([
+  'VolumeInUse',
+  'IncorrectState',
+  'InvalidVolume.NotFound',
+])
