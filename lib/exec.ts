@@ -69,7 +69,16 @@ export const systemExec: Exec = (cmd, args, opts = {}) =>
         if (opts.okCodes?.includes(code)) return resolve({ stdout, stderr, code })
         const how = e.killed || e.signal ? `was killed (${e.signal ?? 'timeout'})` : `exited ${code}`
         const detail = stderr.trim() || stdout.trim()
-        reject(new HostError(`${cmd} ${args.join(' ')} ${how}${detail ? `: ${detail}` : ''}`, { cause: err }))
+        // Loop devices, mkfs and mount need root: say so rather than leave a bare EPERM.
+        const notRoot =
+          process.getuid?.() !== 0 &&
+          /permission denied|operation not permitted|must be superuser/i.test(detail)
+        reject(
+          new HostError(`${cmd} ${args.join(' ')} ${how}${detail ? `: ${detail}` : ''}`, {
+            cause: err,
+            hint: notRoot ? 'cps attaches, formats and mounts block devices: run it as root' : undefined,
+          }),
+        )
       },
     )
     if (opts.input !== undefined) child.stdin?.end(opts.input)

@@ -1,4 +1,5 @@
 import { readFile, rename } from 'node:fs/promises'
+import { HostError } from '../errors.js'
 import { log } from '../log.js'
 import { writeJsonAtomic } from './atomic.js'
 
@@ -100,6 +101,17 @@ export class CheckpointStore {
     const next: VolumeFacts = { ...this.data.volumes[name], ...patch, updatedAt: new Date().toISOString() }
     for (const [k, v] of Object.entries(next)) if (v === undefined) delete next[k as keyof VolumeFacts]
     this.data = { ...this.data, volumes: { ...this.data.volumes, [name]: next } }
-    if (this.path) await writeCheckpoint(this.path, this.data)
+    if (!this.path) return
+    try {
+      await writeCheckpoint(this.path, this.data)
+    } catch (err) {
+      throw new HostError(
+        `cannot write the checkpoint ${this.path}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+        {
+          cause: err,
+          hint: 'the checkpoint must be writable (and on a filesystem that survives reboots): check --state and the disk',
+        },
+      )
+    }
   }
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { LockError } from '../errors.js'
+import { HostError, LockError } from '../errors.js'
 
 /** Who holds a lock: enough to tell a live holder from one that died (SIGKILL, reboot). */
 interface Holder {
@@ -99,6 +99,19 @@ export interface HostLock {
  * live process holds it; a lock whose holder died is broken. Throws LockError on timeout.
  */
 export async function acquireLock(path: string, opts: LockOptions = {}): Promise<HostLock> {
+  try {
+    return await acquire(path, opts)
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err
+    throw new HostError(`cannot take the host lock ${path}: ${code}`, {
+      cause: err,
+      hint: 'run cps as root, or point --state at a writable directory',
+    })
+  }
+}
+
+async function acquire(path: string, opts: LockOptions): Promise<HostLock> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 })
   const me: Holder = {
     pid: process.pid,

@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { LockError } from '../errors.js'
+import { HostError, LockError } from '../errors.js'
 import { CheckpointStore, readCheckpoint } from './checkpoint.js'
 import { acquireLock } from './lock.js'
 
@@ -104,6 +104,31 @@ test('lock: a lock left by a SIGKILLed process is broken', async () => {
   const lock = await acquireLock(path, { timeoutMs: 2000, pollMs: 20 })
   await lock.release()
   rmSync(dir, { recursive: true })
+})
+
+test('a lock or checkpoint on a read-only filesystem is a clear error, not a stack trace', async () => {
+  const dir = tmp()
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'cps-ro', dir])
+  try {
+    try {
+      await acquireLock(join(dir, 'state.json.lock'))
+      assert.unreachable()
+    } catch (err) {
+      assert.instance(err, HostError)
+      assert.match((err as Error).message, /cannot take the host lock .*state\.json\.lock: EROFS/)
+    }
+    const cp = await CheckpointStore.open(join(dir, 'state.json'))
+    try {
+      await cp.update('data', { volumeId: 'vol-1' })
+      assert.unreachable()
+    } catch (err) {
+      assert.instance(err, HostError)
+      assert.match((err as Error).message, /cannot write the checkpoint .*state\.json: EROFS/)
+    }
+  } finally {
+    execFileSync('umount', [dir])
+    rmSync(dir, { recursive: true })
+  }
 })
 
 test.run()
