@@ -5,9 +5,7 @@ import { Tag } from '../providers/provider.js'
 import { currentVolume } from './attach.js'
 import { act, type Step, same } from './context.js'
 import { verifyIdentity } from './identity.js'
-import { mountedGrowth } from './resize.js'
-
-const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`
+import { fsGrowth, gib } from './resize.js'
 
 function parseOwner(owner: string): { uid: number; gid?: number } {
   const [uid, gid] = owner.split(':')
@@ -132,7 +130,7 @@ export const mount: Step = async (ctx, deps) => {
   }
 
   if (ctx.growAfterMount && (current || ctx.mode === 'apply')) {
-    const growth = await mountedGrowth(host, device, type, m.path)
+    const growth = await fsGrowth(host, device, type, m.path)
     if (growth) {
       try {
         await act(

@@ -16,12 +16,15 @@ export function needsGrow(fsBytes: number, deviceBytes: number): boolean {
   return deviceBytes - fsBytes > Math.max(16 * MiB, deviceBytes / 100)
 }
 
-/** How far a mounted filesystem should grow to fill its device, or undefined when it fills it. */
-export async function mountedGrowth(
+/**
+ * How far the filesystem should grow to fill its device, or undefined when it fills it. xfs and
+ * btrfs are measured through their mount point, ext4 through the device.
+ */
+export async function fsGrowth(
   host: Host,
   device: string,
   type: FsType,
-  mountpoint: string,
+  mountpoint?: string,
 ): Promise<{ from: number; to: number } | undefined> {
   const dev = await host.identity(device)
   const fsBytes = await host.filesystemSize(device, type, mountpoint)
@@ -29,7 +32,8 @@ export async function mountedGrowth(
   return { from: fsBytes, to: dev.sizeBytes }
 }
 
-const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`
+/** Bytes as GiB with one decimal, for messages. */
+export const gib = (bytes: number) => `${(bytes / 1024 ** 3).toFixed(1)} GiB`
 
 /**
  * resize: grow the volume when the spec size is larger (never shrink), then grow an unmounted
@@ -79,26 +83,25 @@ export const resize: Step = async (ctx, deps) => {
     return { changes: out, warnings, summary: 'would grow' }
   }
 
-  const mounted = (await deps.host.mountsOf((await deps.host.identity(device))?.realPath ?? device))[0]
-  if (type !== 'ext4' || mounted) {
-    // Grown online after mount (xfs, btrfs, or an ext4 already mounted).
-    return {
-      growAfterMount: true,
-      volume: grown,
-      changes: out,
-      warnings,
-      summary: grewVolume ? 'volume grown; filesystem grows once mounted' : 'size ok',
-    }
+  // xfs and btrfs only grow mounted, as does an ext4 that is mounted already: the mount step does it.
+  const afterMount = {
+    growAfterMount: true,
+    volume: grown,
+    changes: out,
+    warnings,
+    summary: grewVolume ? 'volume grown; filesystem grows once mounted' : 'size ok',
   }
-  const dev = await deps.host.identity(device)
-  const fsBytes = await deps.host.filesystemSize(device, type)
-  if (dev && needsGrow(fsBytes, dev.sizeBytes)) {
+  if (type !== 'ext4') return afterMount
+  const real = (await deps.host.identity(device))?.realPath ?? device
+  if ((await deps.host.mountsOf(real)).length) return afterMount
+  const growth = await fsGrowth(deps.host, device, type)
+  if (growth) {
     await act(
       ctx,
       out,
       'resize',
       'update',
-      `grow ext4 on ${device} offline from ${gib(fsBytes)} to ${gib(dev.sizeBytes)} (e2fsck -f, resize2fs)`,
+      `grow ext4 on ${device} offline from ${gib(growth.from)} to ${gib(growth.to)} (e2fsck -f, resize2fs)`,
       () =>
         withHint(() => deps.host.growOffline(device, type), {
           volume: vol.id,
