@@ -5,6 +5,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { createCli } from './cli.js'
 import { FakeHost } from './hosts/fake/fake-host.js'
+import { packageRoot } from './paths.js'
 import { FakeProvider } from './providers/fake/fake-provider.js'
 import { paths } from './testing/fixtures.js'
 
@@ -92,6 +93,20 @@ test('validate, schema, status and errors without a spec', async () => {
   const c = cli()
   assert.is(await c.run(['validate', paths.validSpec('multi-volume.yaml')]), 0)
   assert.match(c.out(), /multi-volume.yaml: valid \(2 volumes: data, logs\)/)
+  const j = cli()
+  assert.is(
+    await j.run([
+      'validate',
+      join(packageRoot, 'fixtures', 'specs', 'invalid', '17-size-zero.yaml'),
+      '--json',
+    ]),
+    1,
+  )
+  const doc = JSON.parse(j.out())
+  assert.is(doc.error.name, 'SpecError')
+  assert.is(doc.error.exitCode, 1)
+  assert.equal(doc.error.problems[0].pointer, '/volumes/0/create/sizeGiB')
+  assert.equal(doc.error.problems[0].location.line, 6)
   const s = cli()
   assert.is(await s.run(['schema']), 0)
   assert.is(JSON.parse(s.out()).title, 'Spec')

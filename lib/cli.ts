@@ -155,7 +155,7 @@ export function createCli(
     })
   })
   cli.version(version)
-  return { cli, result, run: (argv) => runCli(cli, result, argv) }
+  return { cli, result, run: (argv) => runCli(cli, result, argv, out) }
 }
 
 /** Run the CLI on argv (as process.argv); returns the exit code. */
@@ -163,10 +163,17 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   return createCli().run(argv)
 }
 
-async function runCli(cli: CAC, result: { code: number }, argv: string[]): Promise<number> {
+async function runCli(
+  cli: CAC,
+  result: { code: number },
+  argv: string[],
+  out: (text: string) => void,
+): Promise<number> {
+  let json = false
   try {
     const parsed = cli.parse(argv, { run: false })
     const o = parsed.options as CommonOptions
+    json = !!o.json
     const format = (last(o.logFormat) ?? 'pretty') as LogFormat
     if (format !== 'pretty' && format !== 'json')
       throw new CpsError(`flag --log-format: expected pretty or json, got "${format}"`)
@@ -184,6 +191,8 @@ async function runCli(cli: CAC, result: { code: number }, argv: string[]): Promi
     if (err instanceof CpsError) {
       log.error(err.message)
       if (err.hint) log.info(`hint: ${err.hint}`)
+      // With --json, stdout still gets one JSON document: the error, with every spec problem.
+      if (json) out(`${JSON.stringify({ error: err.toJSON() }, null, 2)}\n`)
     } else if (err instanceof Error && err.name === 'CACError') {
       // cac names options camelCased: say them as they are typed.
       const typed = err.message.replace(

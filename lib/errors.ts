@@ -81,11 +81,6 @@ export function exitCodeOf(err: unknown): number {
   return err instanceof CpsError ? err.exitCode : ExitCode.error
 }
 
-/** The message of any thrown value. */
-export function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err)
-}
-
 /**
  * Run a host or provider action; if it fails with a CpsError that has no hint, rethrow it with
  * the volume, device and hint of the step that called it.

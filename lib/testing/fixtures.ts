@@ -4,5 +4,4 @@ import { packageRoot } from '../paths.js'
 /** Paths of files under fixtures/. */
 export const paths = {
   validSpec: (name: string) => join(packageRoot, 'fixtures', 'specs', 'valid', name),
-  invalidSpec: (name: string) => join(packageRoot, 'fixtures', 'specs', 'invalid', name),
 }
