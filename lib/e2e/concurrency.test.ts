@@ -6,15 +6,14 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { LocalProvider } from '../providers/local/local-provider.js'
 import { Tag } from '../providers/provider.js'
-import { linuxTools, mountInfo, requireTools, Sandbox } from '../testing/real.js'
+import { linuxTools, mountInfo, requireTools, withSandbox } from '../testing/real.js'
 
 const test = suite('concurrent runs (real loop devices)')
 
 test.before(() => requireTools(linuxTools))
 
 test('two applies on one host: the second waits for the lock, both converge on one volume', async () => {
-  const sb = new Sandbox()
-  try {
+  await withSandbox(async (sb) => {
     const args = [
       'apply',
       '--name',
@@ -40,14 +39,11 @@ test('two applies on one host: the second waits for the lock, both converge on o
     )
     assert.is(made.length, 1)
     assert.ok(mountInfo(sb.mountPath()))
-  } finally {
-    sb.cleanup()
-  }
+  })
 })
 
 test('a lock held longer than --lock-timeout fails with exit 4 and names the holder', async () => {
-  const sb = new Sandbox()
-  try {
+  await withSandbox(async (sb) => {
     const args = ['--name', 'data', '--tag', 'app=lock', '--size', '1', '--mount', sb.mountPath()]
     // Hold the lock in this process, as a long-running apply would.
     const { acquireLock } = await import('../state/lock.js')
@@ -56,14 +52,11 @@ test('a lock held longer than --lock-timeout fails with exit 4 and names the hol
     await held.release()
     assert.is(r.code, 4, r.stderr)
     assert.match(r.stderr, new RegExp(`another cps run holds the lock .* pid ${process.pid} \\(cps apply`))
-  } finally {
-    sb.cleanup()
-  }
+  })
 })
 
 test("two instances sharing one pool claim different volumes; neither takes the other's", async () => {
-  const sb = new Sandbox()
-  try {
+  await withSandbox(async (sb) => {
     const provider = new LocalProvider({ dir: sb.localDir, instanceId: 'setup' })
     for (const t of ['one', 'two'])
       await provider.createVolume({
@@ -104,9 +97,7 @@ test("two instances sharing one pool claim different volumes; neither takes the 
     assert.is(c.code, 5)
     assert.match(c.stdout, /pool app=shared has no available volume for data/)
     assert.match(readFileSync(join(sb.localDir, 'catalog.json'), 'utf8'), /"attachedTo": "i-a"/)
-  } finally {
-    sb.cleanup()
-  }
+  })
 })
 
 test.run()

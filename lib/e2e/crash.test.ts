@@ -5,7 +5,15 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { type CpsRun, linuxTools, mountInfo, requireTools, Sandbox, writeData } from '../testing/real.js'
+import {
+  type CpsRun,
+  linuxTools,
+  mountInfo,
+  requireTools,
+  type Sandbox,
+  withSandbox,
+  writeData,
+} from '../testing/real.js'
 
 const test = suite('crash convergence (SIGKILL at every step boundary, real loop devices)')
 
@@ -83,8 +91,7 @@ const freshPoints = [
 
 for (const point of freshPoints) {
   test(`fresh ext4 volume, killed at ${point}: rerun converges`, async () => {
-    const sb = new Sandbox()
-    try {
+    await withSandbox(async (sb) => {
       const rerun = await crashAndRerun(sb, spec(sb, 'ext4'), point)
       // Before mkfs began, the rerun makes the filesystem; after it finished, it never does.
       const made = formatCreates(rerun)
@@ -92,27 +99,21 @@ for (const point of freshPoints) {
         assert.equal(made, [])
       if (['after-discover', 'after-create', 'after-claim', 'after-attach'].includes(point))
         assert.is(made.length, 1)
-    } finally {
-      sb.cleanup()
-    }
+    })
   })
 }
 
 for (const fs of ['xfs', 'btrfs']) {
   test(`fresh ${fs} volume, killed during mkfs: rerun redoes it over the partial signature`, async () => {
-    const sb = new Sandbox()
-    try {
+    await withSandbox(async (sb) => {
       await crashAndRerun(sb, spec(sb, fs), 'mkfs:20')
-    } finally {
-      sb.cleanup()
-    }
+    })
   })
 }
 
 for (const point of ['after-discover', 'before-resize', 'after-resize', 'before-mount']) {
   test(`growing a volume with data, killed at ${point} after a reboot: data intact, no mkfs`, async () => {
-    const sb = new Sandbox()
-    try {
+    await withSandbox(async (sb) => {
       const first = await sb.cps(['apply', ...spec(sb, 'ext4', 1)])
       assert.is(first.code, 0, first.stderr)
       writeData(sb.mountPath(), 'survives crashes')
@@ -123,9 +124,7 @@ for (const point of ['after-discover', 'before-resize', 'after-resize', 'before-
       assert.is(mountInfo(sb.mountPath())?.uuid, uuid)
       assert.is(readFileSync(join(sb.mountPath(), 'precious.txt'), 'utf8'), 'survives crashes')
       assert.is(Object.values(sb.catalog().volumes)[0]?.sizeGiB, 2)
-    } finally {
-      sb.cleanup()
-    }
+    })
   })
 }
 

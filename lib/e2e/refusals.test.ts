@@ -7,7 +7,15 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { LocalProvider } from '../providers/local/local-provider.js'
 import { Tag } from '../providers/provider.js'
-import { type CpsRun, checksum, linuxTools, mountInfo, requireTools, Sandbox } from '../testing/real.js'
+import {
+  type CpsRun,
+  checksum,
+  linuxTools,
+  mountInfo,
+  requireTools,
+  type Sandbox,
+  withSandbox,
+} from '../testing/real.js'
 
 const test = suite('refusals on real loop devices')
 
@@ -44,8 +52,7 @@ function refused(r: CpsRun, code: number, re: RegExp): void {
 test.before(() => requireTools({ ...linuxTools, sfdisk: 'fdisk' }))
 
 test('a cps-created volume that holds a filesystem is refused; the image is unchanged', async () => {
-  const sb = new Sandbox()
-  try {
+  await withSandbox(async (sb) => {
     const { id, image } = await poolVolume(sb, true)
     execFileSync('mkfs.xfs', ['-q', image])
     const before = checksum(image)
@@ -59,28 +66,22 @@ test('a cps-created volume that holds a filesystem is refused; the image is unch
     assert.is(checksum(image), before)
     assert.is(mountInfo(sb.mountPath()), undefined)
     assert.is(Object.keys(sb.catalog().volumes).length, 1)
-  } finally {
-    sb.cleanup()
-  }
+  })
 })
 
 test('a pool volume holding a foreign filesystem of another type is refused, not reformatted', async () => {
-  const sb = new Sandbox()
-  try {
+  await withSandbox(async (sb) => {
     const { image } = await poolVolume(sb, false)
     execFileSync('mkfs.btrfs', ['-q', image])
     const before = checksum(image)
     const r = await sb.cps(['apply', ...spec(sb)])
     refused(r, 3, /holds btrfs, UUID [0-9a-f-]+ but the spec says ext4/)
     assert.is(checksum(image), before)
-  } finally {
-    sb.cleanup()
-  }
+  })
 })
 
 test('a GPT disk whose first MiB was zeroed (blkid sees nothing) is refused', async () => {
-  const sb = new Sandbox()
-  try {
+  await withSandbox(async (sb) => {
     const { image } = await poolVolume(sb, true)
     execFileSync('sfdisk', ['-q', image], { input: 'label: gpt\n,10M\n' })
     execFileSync('dd', ['if=/dev/zero', `of=${image}`, 'bs=1M', 'count=1', 'conv=notrunc', 'status=none'])
@@ -88,14 +89,11 @@ test('a GPT disk whose first MiB was zeroed (blkid sees nothing) is refused', as
     const r = await sb.cps(['apply', ...spec(sb)])
     refused(r, 3, /gpt partition table; cps does not format partitioned disks/)
     assert.is(checksum(image), before)
-  } finally {
-    sb.cleanup()
-  }
+  })
 })
 
 test('a blank volume cps did not create is refused under format: if-created', async () => {
-  const sb = new Sandbox()
-  try {
+  await withSandbox(async (sb) => {
     const { image } = await poolVolume(sb, false)
     const before = checksum(image)
     const r = await sb.cps(['apply', ...spec(sb)])
@@ -106,14 +104,11 @@ test('a blank volume cps did not create is refused under format: if-created', as
     const ok = await sb.cps(['apply', ...spec(sb), '--format', 'if-blank'])
     assert.is(ok.code, 0, ok.stdout + ok.stderr)
     assert.is(mountInfo(sb.mountPath())?.fstype, 'ext4')
-  } finally {
-    sb.cleanup()
-  }
+  })
 })
 
 test('an unreadable device (blkid and wipefs both say "nothing") is never formatted', async () => {
-  const sb = new Sandbox()
-  try {
+  await withSandbox(async (sb) => {
     const { id, image } = await poolVolume(sb, true)
     const loop = execFileSync('losetup', ['--find', '--show', image], { encoding: 'utf8' }).trim()
     // The dev tree cps looks in has a node with the loop's name but a minor no device answers:
@@ -129,14 +124,11 @@ test('an unreadable device (blkid and wipefs both say "nothing") is never format
     assert.match(r.stdout, /an unreadable device is never formatted/)
     assert.is(checksum(image), before)
     assert.is(sb.catalog().volumes[id]?.tags[Tag.formatToken], 'from-birth')
-  } finally {
-    sb.cleanup()
-  }
+  })
 })
 
 test("a stale device link (pointing at another volume's loop device) is refused", async () => {
-  const sb = new Sandbox()
-  try {
+  await withSandbox(async (sb) => {
     const mine = await poolVolume(sb, true)
     const other = await poolVolume(sb, true, 'other')
     const myLoop = execFileSync('losetup', ['--find', '--show', mine.image], { encoding: 'utf8' }).trim()
@@ -148,14 +140,11 @@ test("a stale device link (pointing at another volume's loop device) is refused"
     const r = await sb.cps(['apply', ...spec(sb)], { CPS_DEV_DIR: devDir })
     refused(r, 3, new RegExp(`\\(${otherLoop}\\) is backed by ${other.image}, not by volume ${mine.id}`))
     assert.equal([checksum(mine.image), checksum(other.image)], before)
-  } finally {
-    sb.cleanup()
-  }
+  })
 })
 
 test('a volume tagged as formatted whose device reads blank is an error, never a format', async () => {
-  const sb = new Sandbox()
-  try {
+  await withSandbox(async (sb) => {
     const { id, image } = await poolVolume(sb, false)
     await new LocalProvider({ dir: sb.localDir }).setTags(id, {
       [Tag.fsUuid]: '6a1c1b5e-8f0e-4a53-9d7c-000000000000',
@@ -164,14 +153,11 @@ test('a volume tagged as formatted whose device reads blank is an error, never a
     const r = await sb.cps(['apply', ...spec(sb)])
     refused(r, 3, /tagged cps:fs-uuid=6a1c1b5e-8f0e-4a53-9d7c-000000000000 but the device looks blank/)
     assert.is(checksum(image), before)
-  } finally {
-    sb.cleanup()
-  }
+  })
 })
 
 test('mkfs failing on a bad option: exit 6 with a hint; fixed spec converges (mkfs redone)', async () => {
-  const sb = new Sandbox()
-  try {
+  await withSandbox(async (sb) => {
     const r = await sb.cps(['apply', ...spec(sb), '--mkfs-option=-O', '--mkfs-option=no_such_feature'])
     refused(r, 6, /volume vol-\w+ \(\/dev\/loop\d+\): mkfs.ext4 .* exited 1/)
     assert.match(r.stdout, /hint: the volume keeps its started token, so the next run redoes mkfs/)
@@ -181,9 +167,7 @@ test('mkfs failing on a bad option: exit 6 with a hint; fixed spec converges (mk
     assert.is(ok.code, 0, ok.stdout + ok.stderr)
     assert.match(ok.stdout, /redo interrupted mkfs ext4/)
     assert.is(mountInfo(sb.mountPath())?.fstype, 'ext4')
-  } finally {
-    sb.cleanup()
-  }
+  })
 })
 
 test.run()

@@ -23,6 +23,17 @@ async function attached(
   return { w, vol, device, ctx }
 }
 
+/** The step fails (any error) with a message matching re. */
+async function fails(p: Promise<unknown>, re: RegExp): Promise<void> {
+  try {
+    await p
+  } catch (err) {
+    assert.match((err as Error).message, re)
+    return
+  }
+  assert.unreachable('expected a failure')
+}
+
 async function refused(p: Promise<unknown>, re: RegExp): Promise<RefusalError> {
   try {
     await p
@@ -111,24 +122,14 @@ test('a token left by a run that died right after tagging the UUID is removed, n
 
 test('a probe failure fails the run and is never a reason to mkfs', async () => {
   const { w, ctx } = await attached({ [Tag.formatToken]: 'tok' }, { probeFails: true })
-  try {
-    await runStep(format, ctx, w.deps)
-    assert.unreachable()
-  } catch (err) {
-    assert.match((err as Error).message, /probe failed/)
-  }
+  await fails(runStep(format, ctx, w.deps), /probe failed/)
   assert.equal(w.host.actions, [])
   w.cleanup()
 })
 
 test('an unreadable device is never formatted', async () => {
   const { w, ctx } = await attached({ [Tag.formatToken]: 'tok' }, { unreadable: true })
-  try {
-    await runStep(format, ctx, w.deps)
-    assert.unreachable()
-  } catch (err) {
-    assert.match((err as Error).message, /cannot read the first and last MiB/)
-  }
+  await fails(runStep(format, ctx, w.deps), /cannot read the first and last MiB/)
   assert.equal(w.host.actions, [])
   w.cleanup()
 })

@@ -160,3 +160,13 @@ export function writeData(dir: string, text: string): void {
   writeFileSync(join(dir, 'precious.txt'), text)
   execFileSync('sync')
 }
+
+/** Run fn with a fresh Sandbox, cleaned up (unmounted, loops detached, removed) whatever happens. */
+export async function withSandbox<T>(fn: (sb: Sandbox) => Promise<T>): Promise<T> {
+  const sb = new Sandbox()
+  try {
+    return await fn(sb)
+  } finally {
+    sb.cleanup()
+  }
+}
