@@ -12,16 +12,18 @@ export const realClock: Clock = {
 }
 
 /**
- * Poll `check` with exponential backoff (from `firstMs`, ×1.5, at most `maxMs` apart) until it
- * returns a value, or `timeoutMs` passes; then returns undefined.
+ * Poll `check` with exponential backoff (from `firstMs`, ×1.5, at most `maxMs` apart), after an
+ * optional first `delayMs`, until it returns a value, or `timeoutMs` passes; then undefined.
  */
 export async function poll<T>(
   clock: Clock,
   check: () => Promise<T | undefined>,
-  opts: { timeoutMs: number; firstMs?: number; maxMs?: number },
+  opts: { timeoutMs: number; firstMs?: number; maxMs?: number; delayMs?: number },
 ): Promise<T | undefined> {
   const deadline = clock.now() + opts.timeoutMs
   let wait = opts.firstMs ?? 250
+  // Known latencies: do not ask before the answer can be yes.
+  if (opts.delayMs) await clock.sleep(opts.delayMs)
   for (;;) {
     const value = await check()
     if (value !== undefined) return value

@@ -278,7 +278,8 @@ export class AwsProvider implements Provider {
           })
         return v?.state === 'available' || v?.state === 'in-use' ? v : undefined
       },
-      { timeoutMs: this.timeouts.availableMs, firstMs: 500, maxMs: 5000 },
+      // A new volume takes ~1.5 s to become available: asking at once only spends DescribeVolumes.
+      { timeoutMs: this.timeouts.availableMs, delayMs: 1000, firstMs: 500, maxMs: 5000 },
     )
     if (!ready)
       throw new ProviderError(
