@@ -124,10 +124,9 @@ export function createCli(
   ).action(async (file: string | undefined, options: CommonOptions) => {
     const { status } = await import('./status.js')
     const flags = specFlagValues(options)
-    const spec =
-      file || Object.keys(flags).length > 1 || (Object.keys(flags).length === 1 && !flags.state)
-        ? await loadFrom(file, options)
-        : undefined
+    // --state alone only says which checkpoint to show; any other spec flag asks for the live view.
+    const specGiven = !!file || Object.keys(flags).some((k) => k !== 'state')
+    const spec = specGiven ? await loadFrom(file, options) : undefined
     const r = await status({ spec, statePath: last(options.state) ?? spec?.state ?? defaults.state }, deps)
     out(options.json ? `${JSON.stringify(r.data, null, 2)}\n` : r.text)
     result.code = r.exitCode
