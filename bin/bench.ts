@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The fleet benchmark: N simulated machines boot at once against one pool in the EC2
 // simulator (EC2's published token buckets, virtual clock). Prints a table, writes JSON.
-//   npm run bench -- --machines 10,100,1000 --pools full,half,empty --claims optimistic,consensus
+//   npm run bench -- --machines 10,100,1000 --pools spare,full,half,empty --claims optimistic,consensus
+//   npm run bench -- --machines 1000 --pools full --claims optimistic --timeline
 //   npm run bench -- --machines 200 --faults 0.05 --crashes 0.3
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
@@ -12,21 +13,23 @@ import { renderTable } from '../lib/bench/table.js'
 const { values } = parseArgs({
   options: {
     machines: { type: 'string', default: '10,100,1000' },
-    pools: { type: 'string', default: 'full,half,empty' },
+    pools: { type: 'string', default: 'spare,full,half,empty' },
     claims: { type: 'string', default: 'optimistic,consensus' },
     faults: { type: 'string', default: '0' },
     crashes: { type: 'string', default: '0' },
     seed: { type: 'string', default: '1' },
     json: { type: 'string', default: 'bench-results/fleet.json' },
+    timeline: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
 if (values.help) {
-  console.log(`npm run bench -- [--machines 10,100,1000] [--pools full,half,empty] [--claims optimistic,consensus]
-                   [--faults RATE] [--crashes FRACTION] [--seed N] [--json FILE]
+  console.log(`npm run bench -- [--machines 10,100,1000] [--pools spare,full,half,empty] [--claims optimistic,consensus]
+                   [--faults RATE] [--crashes FRACTION] [--seed N] [--json FILE] [--timeline]
   --faults   probability that any EC2 call fails (server fault, spurious throttle, lost response)
   --crashes  fraction of machines that crash once at a random provider call, then rerun
-  --json     where to write every result (default bench-results/fleet.json)`)
+  --json     where to write every result (default bench-results/fleet.json)
+  --timeline also print, per run, the accepted and throttled calls of each 10 s`)
   process.exit(0)
 }
 
@@ -46,6 +49,7 @@ for (const machines of list(values.machines).map(Number)) {
         seed: Number(values.seed),
         faultRate: Number(values.faults),
         crashRate: Number(values.crashes),
+        timeline: values.timeline,
       })
       results.push(r)
       process.stderr.write(`done: ${machines} machines, ${pool} pool, ${claim}: ${r.seconds.toFixed(1)} s\n`)
@@ -53,6 +57,8 @@ for (const machines of list(values.machines).map(Number)) {
   }
 }
 process.stdout.write(renderTable(results))
+for (const r of results.filter((x) => x.timeline))
+  process.stdout.write(`\n${r.machines} machines, ${r.pool} pool, ${r.claim}:\n\n${r.timeline}`)
 mkdirSync(dirname(values.json), { recursive: true })
 writeFileSync(values.json, `${JSON.stringify(results, null, 2)}\n`)
 process.stdout.write(`\nwrote ${values.json}\n`)

@@ -35,8 +35,8 @@ export async function poll<T>(
 
 /**
  * Full-jitter exponential backoff with the SDK's throttling numbers (base 1 s, cap 20 s): a
- * random wait in [0, min(20 s, 1 s × 2^attempt)).
+ * random wait in [0, min(cap, 1 s × 2^attempt)). Claiming passes a wider cap (its pacing window).
  */
-export function backoff(attempt: number, random: () => number = Math.random): number {
-  return random() * Math.min(20_000, 1000 * 2 ** Math.min(attempt, 10))
+export function backoff(attempt: number, random: () => number = Math.random, capMs = 20_000): number {
+  return random() * Math.min(capMs, 1000 * 2 ** Math.min(attempt, 10))
 }

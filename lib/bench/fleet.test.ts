@@ -1,6 +1,7 @@
 // Fleet invariants in CI: 50 simulated machines boot at once against one pool in the EC2
 // simulator (EC2's token buckets, virtual clock), for every pool fill and claim mode, with and
-// without injected faults and crashes. Invariants and call counts, not wall-clock times.
+// without injected faults and crashes; and the issue's 1000-machine targets, in virtual time.
+// Invariants and call counts, not wall-clock times.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -10,7 +11,7 @@ import * as assert from 'uvu/assert'
 import { packageRoot } from '../paths.js'
 import { type FleetResult, runFleet } from './fleet.js'
 
-const test = suite('fleet of 50 against the EC2 simulator')
+const test = suite('fleets against the EC2 simulator')
 
 function invariants(r: FleetResult): void {
   const what = `${r.machines} ${r.pool} ${r.claim} faults=${r.faultRate} crashes=${r.crashRate}`
@@ -20,7 +21,7 @@ function invariants(r: FleetResult): void {
   assert.is(r.createdTwice, 0, `${what}: more than one volume created for one claim`)
 }
 
-for (const pool of ['full', 'half', 'empty'] as const) {
+for (const pool of ['spare', 'full', 'half', 'empty'] as const) {
   test(`optimistic, ${pool} pool: distinct volumes, no failures, bounded calls`, async () => {
     const r = await runFleet({ machines: 50, pool, claim: 'optimistic', seed: 11 })
     invariants(r)
@@ -34,7 +35,7 @@ for (const pool of ['full', 'half', 'empty'] as const) {
     )
     assert.is(r.callsPerMachine.DescribeInstances, 1)
     const creates = (r.callsPerMachine.CreateVolume ?? 0) * 50
-    assert.is(Math.round(creates), pool === 'full' ? 0 : pool === 'half' ? 25 : 50)
+    assert.is(Math.round(creates), pool === 'spare' || pool === 'full' ? 0 : pool === 'half' ? 25 : 50)
   })
 
   test(`consensus, ${pool} pool: exactly one attach per machine (never a neighbour's volume)`, async () => {
@@ -56,6 +57,20 @@ for (const claim of ['optimistic', 'consensus'] as const) {
     })
   }
 }
+
+test('1000 machines, full pool, optimistic: the targets of issue 5 (virtual time, so deterministic)', async () => {
+  const r = await runFleet({ machines: 1000, pool: 'full', claim: 'optimistic', seed: 1 })
+  invariants(r)
+  assert.ok((r.ratio ?? 99) <= 1.15, `all mounted at ${r.ratio?.toFixed(3)}× the floor`)
+  assert.ok(
+    (r.callsPerMachine.AttachVolume ?? 0) <= 1.2,
+    `AttachVolume/machine ${r.callsPerMachine.AttachVolume}`,
+  )
+  assert.ok(
+    (r.callsPerMachine.DescribeVolumes ?? 0) <= 3,
+    `DescribeVolumes/machine ${r.callsPerMachine.DescribeVolumes}`,
+  )
+})
 
 test('the bench command runs (small N) and writes its table and JSON', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cps-bench-'))

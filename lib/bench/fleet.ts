@@ -9,12 +9,13 @@ import { type Provider, Tag } from '../providers/provider.js'
 import type { ResolvedVolume } from '../spec/types.js'
 import { CheckpointStore } from '../state/checkpoint.js'
 import type { ReconcileContext } from '../steps/context.js'
+import { renderTimeline } from './timeline.js'
 
 const GiB = 1024 ** 3
 const ZONE = 'us-east-1a'
 const POOL = { app: 'fleet' }
 
-export type PoolFill = 'full' | 'half' | 'empty'
+export type PoolFill = 'spare' | 'full' | 'half' | 'empty'
 export type ClaimMode = ResolvedVolume['claim']
 
 export interface FleetOptions {
@@ -26,6 +27,8 @@ export interface FleetOptions {
   faultRate?: number
   /** Fraction of machines that crash once, at a random provider call, and rerun from their checkpoint. */
   crashRate?: number
+  /** Also render where the calls went over time (FleetResult.timeline). */
+  timeline?: boolean
 }
 
 export interface FleetResult {
@@ -55,6 +58,8 @@ export interface FleetResult {
   createdTwice: number
   failures: number
   errors: string[]
+  /** Accepted and throttled calls per 10 s (when asked for). */
+  timeline?: string
 }
 
 /**
@@ -148,7 +153,8 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
   })
   const disks = new Disks()
   const n = opts.machines
-  const existing = opts.pool === 'full' ? n : opts.pool === 'half' ? Math.floor(n / 2) : 0
+  const existing =
+    opts.pool === 'spare' ? 2 * n : opts.pool === 'full' ? n : opts.pool === 'half' ? Math.floor(n / 2) : 0
   for (let i = 0; i < existing; i++) {
     const uuid = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`
     const id = sim.addVolume({ az: ZONE, size: 100, tags: { ...POOL, [Tag.fsUuid]: uuid } })
@@ -272,5 +278,6 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
     createdTwice: [...byCreator.values()].filter((c) => c > 1).length,
     failures: errors.length,
     errors: errors.slice(0, 10),
+    ...(opts.timeline && { timeline: renderTimeline(sim, start) }),
   }
 }

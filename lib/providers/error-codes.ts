@@ -1,9 +1,12 @@
+/** The provider refused the call for its rate (EC2's name for throttling). */
+export const THROTTLED = 'RequestLimitExceeded'
+
 /**
  * Provider error codes after which the same request may succeed: throttling, server faults,
  * timeouts (EC2's names; other providers map theirs onto these).
  */
 export const TRANSIENT: ReadonlySet<string> = new Set([
-  'RequestLimitExceeded',
+  THROTTLED,
   'InternalError',
   'InternalFailure',
   'ServiceUnavailable',

@@ -33,6 +33,11 @@ export interface CreateVolumeRequest {
 /** The cloud boundary: volumes, attachments, tags. Implemented by LocalProvider and FakeProvider. */
 export interface Provider {
   readonly kind: string
+  /**
+   * Volumes per second the cloud lets one account attach, when it throttles attaches (aws: 5,
+   * EC2's AttachVolume refill). Claiming paces its retries by it; absent, it never has to.
+   */
+  readonly attachRate?: number
   /** This machine's id in the provider (the instance id). */
   instanceId(): Promise<string>
   /** The pool's volumes attached to this instance (a converged boot needs only this call). */

@@ -4,8 +4,11 @@ import { TRANSIENT } from '../providers/error-codes.js'
 import type { Volume } from '../providers/provider.js'
 import type { StepDeps } from './context.js'
 
-/** Throttled (or faulted) attaches waited out before giving up. */
-export const MAX_ATTACH_ROUNDS = 40
+/**
+ * How long an attach is retried through throttling and server faults before cps gives up: the
+ * attach queue of a fleet booting at once is about N / 5 s (5000 machines: 17 min).
+ */
+export const THROTTLE_BUDGET_MS = 30 * 60_000
 
 /**
  * Attach a volume that is ours to take (we created it, or won its consensus claim): throttling,
@@ -19,11 +22,16 @@ export async function attachPatiently(
 ): Promise<Volume> {
   const clock = deps.clock ?? realClock
   const random = deps.random ?? Math.random
+  const started = clock.now()
   for (let attempt = 1; ; attempt++) {
     try {
       return await deps.provider.attachVolume(vol)
     } catch (err) {
-      if (!(err instanceof ProviderError) || !TRANSIENT.has(err.code ?? '') || attempt >= MAX_ATTACH_ROUNDS)
+      if (
+        !(err instanceof ProviderError) ||
+        !TRANSIENT.has(err.code ?? '') ||
+        clock.now() - started > THROTTLE_BUDGET_MS
+      )
         throw err
       await clock.sleep(backoff(attempt, random))
       await onWait?.()

@@ -3,16 +3,45 @@ import { backoff, realClock } from '../clock.js'
 import { ProviderError } from '../errors.js'
 import { failpoint } from '../failpoint.js'
 import type { Change } from '../plan/change.js'
-import { LOST_RACE, TRANSIENT } from '../providers/error-codes.js'
+import { LOST_RACE, THROTTLED, TRANSIENT } from '../providers/error-codes.js'
 import { describeTags, Tag, type Volume } from '../providers/provider.js'
 import type { CreateOptions } from '../spec/types.js'
-import { attachPatiently, MAX_ATTACH_ROUNDS } from './attach-patiently.js'
+import { attachPatiently, THROTTLE_BUDGET_MS } from './attach-patiently.js'
 import { claimConsensus } from './consensus.js'
 import { act, type Step, type StepDeps } from './context.js'
 import { isCandidate } from './discover.js'
 
-/** A candidate list younger than this is still fresh enough to try again without re-listing. */
-const FRESH_LIST_MS = 3000
+/** A list of candidates is read again once about this share of it may have been taken. */
+const STALE_SHARE = 0.1
+/** The backoff cap after throttled attaches when the fleet's size is unknown (pool > one page). */
+const UNKNOWN_FLEET_WINDOW_MS = 30_000
+/** Bounds of the backoff cap when it follows the pool's drain time. */
+const MIN_WINDOW_MS = 5_000
+const MAX_WINDOW_MS = 80_000
+
+/**
+ * How claiming uses a list of `candidates` available volumes when neighbours can attach at most
+ * `attachRate` volumes a second between them (EC2: 5). The list drains in candidates /
+ * attachRate seconds. It is trusted for a tenth of that (about a tenth of it may be gone by
+ * then) and read again before the next attempt after that. Throttled attaches back off with
+ * full jitter up to a window: when the page is the whole pool, the pool's drain time (5–80 s) —
+ * in a pool sized to its fleet the candidates are about as many as the machines still waiting,
+ * so their retries arrive at about twice the rate EC2 accepts, and each costs one re-read; when
+ * the pool is larger than a page, the fleet's size is unknown and the window is 30 s.
+ */
+export function pacing(
+  candidates: number,
+  wholePool: boolean,
+  attachRate: number | undefined,
+): { trustMs: number; windowMs: number } {
+  // A provider that does not throttle attaches: a list holds until its candidates are used up.
+  if (!attachRate) return { trustMs: Number.POSITIVE_INFINITY, windowMs: UNKNOWN_FLEET_WINDOW_MS }
+  const drainMs = (candidates / attachRate) * 1000
+  return {
+    trustMs: STALE_SHARE * drainMs,
+    windowMs: wholePool ? Math.min(MAX_WINDOW_MS, Math.max(MIN_WINDOW_MS, drainMs)) : UNKNOWN_FLEET_WINDOW_MS,
+  }
+}
 
 /** Fisher–Yates: N machines trying the first available volume collide N² times. */
 export function shuffle<T>(items: T[], random: () => number = Math.random): T[] {
@@ -45,9 +74,9 @@ export function describeCreate(sizeGiB: number, o: CreateOptions = {}): string {
 /**
  * Optimistic claiming: attach available pool volumes in random order (AttachVolume is the only
  * atomic operation EBS has); losing a race moves on to the next. Pages of candidates are read
- * only as needed. A throttled attach backs off with full jitter and re-lists from the first page,
- * since a neighbour probably took that volume while we waited. Returns undefined when every
- * candidate is gone (then the caller creates).
+ * only as needed. A throttled attach waits (see pacing) and tries the same volume again while
+ * the list is fresh; a stale list is read again from the first page, since neighbours took
+ * volumes meanwhile. Returns undefined when every candidate is gone (then the caller creates).
  */
 export async function claimOptimistic(
   tags: Record<string, string>,
@@ -57,10 +86,12 @@ export async function claimOptimistic(
   const { provider, heldByOthers, log } = deps
   const random = deps.random ?? Math.random
   const clock = deps.clock ?? realClock
+  const started = clock.now()
   let cursor: string | undefined
   let passes = 0
   let contended = false
-  let throttled = 0
+  let faults = 0
+  let throttles = 0
   for (;;) {
     const page = await provider.listAvailable(tags, cursor)
     const listedAt = clock.now()
@@ -68,9 +99,11 @@ export async function claimOptimistic(
       page.volumes.filter((v) => isCandidate(v, instanceId, heldByOthers, listedAt)),
       random,
     )
+    const { trustMs, windowMs } = pacing(candidates.length, !cursor && !page.cursor, provider.attachRate)
+    const stale = () => clock.now() - listedAt > trustMs
     let relist = false
     if (candidates.length) contended = true
-    for (let i = 0; i < candidates.length; ) {
+    for (let i = 0; i < candidates.length && !relist; ) {
       const vol = candidates[i] as Volume
       try {
         return await provider.attachVolume(vol)
@@ -79,16 +112,16 @@ export async function claimOptimistic(
         if (err.code && LOST_RACE.has(err.code)) {
           log.debug(`${vol.id}: ${err.code}, trying the next candidate`)
           i++
+          relist = stale()
           continue
         }
-        if (!TRANSIENT.has(err.code ?? '') || ++throttled > MAX_ATTACH_ROUNDS) throw err
-        await clock.sleep(backoff(throttled, random))
-        // After a long wait the list is stale (neighbours took volumes meanwhile): read it again.
-        // After a short one, try the same volume again without spending a DescribeVolumes.
-        if (clock.now() - listedAt > FRESH_LIST_MS) {
-          relist = true
-          break
-        }
+        if (!TRANSIENT.has(err.code ?? '') || clock.now() - started > THROTTLE_BUDGET_MS) throw err
+        // Throttled: the bucket is empty and neighbours queue for it, so the wait may grow up to
+        // the pacing window. A server fault is not about the queue: the usual short backoff.
+        await clock.sleep(
+          err.code === THROTTLED ? backoff(++throttles, random, windowMs) : backoff(++faults, random),
+        )
+        relist = stale()
       }
     }
     if (relist) {

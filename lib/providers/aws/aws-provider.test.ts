@@ -136,7 +136,7 @@ test('listAvailable reads one page of available pool volumes and hands back the 
       { Name: 'availability-zone', Values: ['us-east-1a'] },
       { Name: 'status', Values: ['available'] },
     ],
-    MaxResults: 100,
+    MaxResults: 500,
     NextToken: undefined,
   })
   assert.is(ec2.commandCalls(DescribeVolumesCommand).length, 1)

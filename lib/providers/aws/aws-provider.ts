@@ -47,7 +47,7 @@ export interface AwsProviderOptions {
   roots?: Roots
   clock?: Clock
   timeouts?: Partial<AwsTimeouts>
-  /** Available volumes read per page when claiming (5–500; default 100). */
+  /** Available volumes read per page when claiming (5–500; default 500, EC2's largest). */
   pageSize?: number
   /** How many times cps waits out RequestLimitExceeded on a retry-safe call (default 40). */
   throttleRetries?: number
@@ -77,6 +77,8 @@ const tagFilters = (tags: Record<string, string>): Filter[] =>
 /** Amazon EBS through the EC2 API; identity from IMDSv2; devices watched on this host. */
 export class AwsProvider implements Provider {
   readonly kind = 'aws'
+  /** EC2's AttachVolume bucket refills 5 tokens a second (burst 50), per account and region. */
+  readonly attachRate = 5
   private readonly client: EC2Client
   private readonly host: Host
   private readonly roots: Roots
@@ -96,7 +98,7 @@ export class AwsProvider implements Provider {
     this.roots = opts.roots ?? rootsFromEnv()
     this.clock = opts.clock ?? realClock
     this.timeouts = { ...defaultTimeouts, ...opts.timeouts }
-    this.pageSize = opts.pageSize ?? 100
+    this.pageSize = opts.pageSize ?? 500
     this.throttleRetries = opts.throttleRetries ?? 40
     this.random = opts.random ?? Math.random
   }

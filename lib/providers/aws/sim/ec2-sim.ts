@@ -143,7 +143,7 @@ const hex = (n: number, random: () => number) =>
  */
 export class Ec2Simulator {
   readonly clock: VirtualClock
-  readonly calls: { command: string; input: unknown; at: number }[] = []
+  readonly calls: { command: string; input: unknown; at: number; throttled: boolean }[] = []
   private readonly volumes = new Map<string, SimVolume>()
   private readonly instances = new Map<string, SimInstance>()
   private readonly snapshots = new Map<string, SimSnapshot>()
@@ -249,7 +249,8 @@ export class Ec2Simulator {
 
   /** Record a call (the wiring does this for every command), and throttle it like EC2 would. */
   record(command: string, input: unknown): void {
-    this.calls.push({ command, input, at: this.clock.now() })
+    const call = { command, input, at: this.clock.now(), throttled: false }
+    this.calls.push(call)
     this.loseNext = false
     const b = this.buckets.get(command)
     if (!b) {
@@ -261,6 +262,7 @@ export class Ec2Simulator {
     b.at = now
     if (b.tokens < 1) {
       this.throttled.set(command, (this.throttled.get(command) ?? 0) + 1)
+      call.throttled = true
       throw simError('RequestLimitExceeded', 'Request limit exceeded.')
     }
     b.tokens -= 1
