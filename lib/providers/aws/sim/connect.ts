@@ -11,7 +11,6 @@ import {
   EC2Client,
   ModifyVolumeCommand,
 } from '@aws-sdk/client-ec2'
-import { mockClient } from 'aws-sdk-client-mock'
 import type { Clock } from '../../../clock.js'
 import { FakeHost } from '../../../hosts/fake/fake-host.js'
 import type { Host } from '../../../hosts/host.js'
@@ -23,30 +22,34 @@ import type { Ec2Simulator, InstanceHooks } from './ec2-sim.js'
 const GiB = 1024 ** 3
 
 /**
- * Route a real EC2Client's commands to the simulator (one mock per client instance). Any
- * command the simulator does not model is rejected, never answered with undefined.
+ * Route a real EC2Client's commands to the simulator: its `send` is replaced (as
+ * aws-sdk-client-mock would stub it, but without a mock that keeps every call and response of
+ * a 1000-machine run alive). Any command the simulator does not model is rejected, never
+ * answered with undefined.
  */
-export function connectClient(client: EC2Client, sim: Ec2Simulator) {
-  const mock = mockClient(client)
-  mock.onAnyCommand().rejects(new Error('command not modelled by the EC2 simulator'))
-  const route = <I>(cmd: { name: string }, fn: (input: I) => unknown) =>
-    mock.on(cmd as never).callsFake(async (input: I) => {
-      sim.record(cmd.name.replace(/Command$/, ''), input)
-      const out = fn(input)
-      sim.afterCall()
-      return out
-    })
-  route(DescribeVolumesCommand, (i) => sim.describeVolumes(i as never))
-  route(CreateVolumeCommand, (i) => sim.createVolume(i as never))
-  route(AttachVolumeCommand, (i) => sim.attachVolume(i as never))
-  route(ModifyVolumeCommand, (i) => sim.modifyVolume(i as never))
-  route(DescribeVolumesModificationsCommand, (i) => sim.describeVolumesModifications(i as never))
-  route(CreateTagsCommand, (i) => sim.createTags(i as never))
-  route(DeleteTagsCommand, (i) => sim.deleteTags(i as never))
-  route(DescribeInstancesCommand, (i) => sim.describeInstances(i as never))
-  route(DescribeSnapshotsCommand, (i) => sim.describeSnapshots(i as never))
-  route(CreateSnapshotCommand, (i) => sim.createSnapshot(i as never))
-  return mock
+export function connectClient(client: EC2Client, sim: Ec2Simulator): void {
+  // biome-ignore lint/suspicious/noExplicitAny: one table for the simulator's typed handlers
+  const routes = new Map<unknown, (input: any) => unknown>([
+    [DescribeVolumesCommand, (i) => sim.describeVolumes(i)],
+    [CreateVolumeCommand, (i) => sim.createVolume(i)],
+    [AttachVolumeCommand, (i) => sim.attachVolume(i)],
+    [ModifyVolumeCommand, (i) => sim.modifyVolume(i)],
+    [DescribeVolumesModificationsCommand, (i) => sim.describeVolumesModifications(i)],
+    [CreateTagsCommand, (i) => sim.createTags(i)],
+    [DeleteTagsCommand, (i) => sim.deleteTags(i)],
+    [DescribeInstancesCommand, (i) => sim.describeInstances(i)],
+    [DescribeSnapshotsCommand, (i) => sim.describeSnapshots(i)],
+    [CreateSnapshotCommand, (i) => sim.createSnapshot(i)],
+  ])
+  const send = async (command: { input: unknown; constructor: { name: string } }) => {
+    const fn = routes.get(command.constructor)
+    if (!fn) throw new Error(`${command.constructor.name} is not modelled by the EC2 simulator`)
+    sim.record(command.constructor.name.replace(/Command$/, ''), command.input)
+    const out = fn(command.input)
+    sim.afterCall()
+    return out
+  }
+  client.send = send as EC2Client['send']
 }
 
 /**
