@@ -65,8 +65,11 @@ export interface Provider {
   expectedIdentity(vol: Volume, device: string): ExpectedIdentity
   /** Grow the volume to sizeGiB (never shrinks) so the device shows the new size. */
   growVolume(vol: Volume, sizeGiB: number): Promise<void>
-  /** Set (overwrite) tags. */
-  setTags(id: string, tags: Record<string, string>): Promise<void>
+  /**
+   * Set (overwrite) tags. `once`: a throttled write is thrown at once instead of waited out, for
+   * a caller whose write must follow its read closely (a consensus claim re-reads first).
+   */
+  setTags(id: string, tags: Record<string, string>, opts?: { once?: boolean }): Promise<void>
   deleteTags(id: string, keys: string[]): Promise<void>
 }
 

@@ -1,12 +1,12 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { Clock } from '../clock.js'
 import { ProviderError } from '../errors.js'
 import { FakeHost } from '../hosts/fake/fake-host.js'
 import { createLogger } from '../log.js'
 import { FakeProvider } from '../providers/fake/fake-provider.js'
 import type { Volume } from '../providers/provider.js'
 import { CheckpointStore } from '../state/checkpoint.js'
+import { fakeClock } from '../testing/fake-clock.js'
 import { THROTTLE_BUDGET_MS } from './attach-patiently.js'
 import { claimOptimistic, pacing } from './claim.js'
 import type { StepDeps } from './context.js'
@@ -25,20 +25,6 @@ class ThrottledProvider extends FakeProvider {
       throw new ProviderError('Request limit exceeded.', { code: 'RequestLimitExceeded' })
     }
     return super.attachVolume(target)
-  }
-}
-
-/** Time that passes only when slept; every sleep is kept. */
-function fakeClock(): Clock & { sleeps: number[] } {
-  let t = Date.parse('2026-01-01T00:00:00Z')
-  const sleeps: number[] = []
-  return {
-    sleeps,
-    now: () => t,
-    sleep: async (ms) => {
-      sleeps.push(ms)
-      t += ms
-    },
   }
 }
 

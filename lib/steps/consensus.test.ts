@@ -1,15 +1,23 @@
-// claim: consensus against the EC2 simulator (real AwsProvider and EC2Client, virtual clock).
+// claim: consensus against the EC2 simulator (real AwsProvider and EC2Client, virtual clock),
+// and one race against a scripted fake cloud.
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import { ProviderError } from '../errors.js'
+import { FakeHost } from '../hosts/fake/fake-host.js'
+import { createLogger } from '../log.js'
 import { simMachine } from '../providers/aws/sim/connect.js'
 import { Ec2Simulator } from '../providers/aws/sim/ec2-sim.js'
 import { boot, cleanupBoots } from '../providers/aws/sim/harness.js'
+import { FakeProvider } from '../providers/fake/fake-provider.js'
 import { Tag, type Volume } from '../providers/provider.js'
+import { CheckpointStore } from '../state/checkpoint.js'
+import { fakeClock } from '../testing/fake-clock.js'
 import { volumeSpec } from '../testing/world.js'
-import { claimedByOther } from './consensus.js'
+import { claimConsensus, claimedByOther } from './consensus.js'
+import type { StepDeps } from './context.js'
 
-const test = suite('claim: consensus (EC2 simulator)')
+const test = suite('claim: consensus (EC2 simulator, one fake)')
 const pool = { app: 'zk' }
 const spec = (over: Parameters<typeof volumeSpec>[0] = {}) =>
   volumeSpec({
@@ -70,6 +78,40 @@ test('a claim older than the lock timeout on a still-available volume is ignored
   assert.is(r.error, undefined, JSON.stringify(r.error))
   assert.is(r.volumeId, stale)
   assert.not.ok(sim.calls.some((c) => c.command === 'CreateVolume'))
+})
+
+test('a claim write throttled past half the wait re-reads first: it never overwrites a claim made meanwhile', async () => {
+  // A fake cloud where CreateTags is throttled for 40 s; while our write waits, a neighbour
+  // claims the volume (and, having re-read it, goes on to attach). A provider asked to wait
+  // throttling out (not `once`) writes after the 40 s, over the neighbour's claim.
+  const clock = fakeClock()
+  const provider = new (class extends FakeProvider {
+    override async setTags(id: string, tags: Record<string, string>, opts?: { once?: boolean }) {
+      if (Tag.claimToken in tags && clock.now() < start + 40_000) {
+        const vol = this.volumes.get(id) as Volume
+        vol.tags[Tag.claimToken] ??= 'neighbour'
+        vol.tags[Tag.claimTime] ??= new Date(clock.now()).toISOString()
+        if (opts?.once) throw new ProviderError('Request limit exceeded.', { code: 'RequestLimitExceeded' })
+        await clock.sleep(start + 40_000 - clock.now())
+      }
+      return super.setTags(id, tags)
+    }
+  })(new FakeHost())
+  const start = clock.now()
+  const vol = provider.addVolume({ tags: pool })
+  const deps: StepDeps = {
+    provider,
+    host: provider.host,
+    checkpoint: CheckpointStore.inMemory(),
+    log: createLogger('pretty', -999),
+    heldByOthers: new Set(),
+    random: () => 0.5,
+    clock,
+  }
+  const won = await claimConsensus(pool, 'i-self', deps, { waitSeconds: 30, lockTimeoutSeconds: 180 })
+  assert.is(won, undefined, 'the volume the neighbour claimed is left to it')
+  assert.is(provider.volumes.get(vol.id)?.tags[Tag.claimToken], 'neighbour')
+  assert.not.ok(provider.calls.some((c) => c.startsWith('attachVolume')))
 })
 
 test('claimedByOther: own token, no token, fresh and stale foreign tokens', () => {

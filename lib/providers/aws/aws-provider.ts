@@ -117,12 +117,13 @@ export class AwsProvider implements Provider {
    * apart (the SDK's throttling base and cap). Throttling is always waited out (the request was
    * refused); server faults and timeouts only for calls that are safe to repeat (reads, tag
    * writes, CreateVolume with its ClientToken), since the first attempt may have happened.
+   * `once`: the caller handles throttling and faults itself (nothing is retried here).
    */
   private async send<T>(
     what: string,
     volume: string | undefined,
     fn: () => Promise<T>,
-    opts: { idempotent?: boolean } = {},
+    opts: { idempotent?: boolean; once?: boolean } = {},
   ): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -131,7 +132,7 @@ export class AwsProvider implements Provider {
         const e = toProviderError(err, what, volume)
         const again =
           e.code === 'RequestLimitExceeded' || (opts.idempotent !== false && TRANSIENT.has(e.code ?? ''))
-        if (!again || attempt >= this.throttleRetries) throw e
+        if (!again || opts.once || attempt >= this.throttleRetries) throw e
         this.throttleWaits++
         await this.clock.sleep(backoff(attempt, this.random))
       }
@@ -444,14 +445,18 @@ export class AwsProvider implements Provider {
     )[0]
   }
 
-  async setTags(id: string, tags: Record<string, string>): Promise<void> {
-    await this.send(`CreateTags ${id}`, id, () =>
-      this.client.send(
-        new CreateTagsCommand({
-          Resources: [id],
-          Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
-        }),
-      ),
+  async setTags(id: string, tags: Record<string, string>, opts: { once?: boolean } = {}): Promise<void> {
+    await this.send(
+      `CreateTags ${id}`,
+      id,
+      () =>
+        this.client.send(
+          new CreateTagsCommand({
+            Resources: [id],
+            Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+          }),
+        ),
+      opts,
     )
   }
 
