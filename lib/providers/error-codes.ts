@@ -2,6 +2,13 @@
 export const THROTTLED = 'RequestLimitExceeded'
 
 /**
+ * How long cps keeps waiting out throttling (of one call, or of one claim's attaches) before
+ * it gives up: the attach queue of a fleet booting at once is about N / 5 s (5000 machines:
+ * 17 min), and the Describe buckets are as busy.
+ */
+export const THROTTLE_BUDGET_MS = 30 * 60_000
+
+/**
  * Provider error codes after which the same request may succeed: throttling, server faults,
  * timeouts (EC2's names; other providers map theirs onto these).
  */

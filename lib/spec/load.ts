@@ -172,6 +172,21 @@ function crossChecks(spec: Spec, where: (pointer: string, key?: string) => Locat
         pointer,
         message: `mount path ${path} is under a kernel filesystem (/proc, /sys, /dev, /run)`,
       })
+    // A consensus claim must outlive its wait and the re-read after it, or it can never be won.
+    const wait = vol.consensus?.waitSeconds ?? 30
+    const timeout = vol.consensus?.lockTimeoutSeconds ?? 180
+    if (timeout < 2 * wait) {
+      // Point at the timeout if it was given (in the file or by a flag), else at the wait.
+      const given = (ptr: string) =>
+        formatLocation(where(ptr)) !== formatLocation(where(`/volumes/${i}/consensus`))
+      const lockAt = `/volumes/${i}/consensus/lockTimeoutSeconds`
+      const at = given(lockAt) ? lockAt : `/volumes/${i}/consensus/waitSeconds`
+      problems.push({
+        location: where(at),
+        pointer: at,
+        message: `consensus.lockTimeoutSeconds (${timeout}) must be at least twice consensus.waitSeconds (${wait}): a claim must outlive the wait and the re-read after it`,
+      })
+    }
   })
   return problems
 }

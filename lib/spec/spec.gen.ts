@@ -84,7 +84,7 @@ export interface VolumeSpec {
      */
     waitSeconds?: number
     /**
-     * A claim token older than this on a volume that is still available is ignored (its machine died). Flag: --claim-timeout.
+     * A claim token older than this on a volume that is still available is ignored (its machine died); the winner renews its claim every third of this while its attach waits. At least twice waitSeconds. Flag: --claim-timeout.
      */
     lockTimeoutSeconds?: number
   }

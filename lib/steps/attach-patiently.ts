@@ -1,14 +1,8 @@
 import { backoff, realClock } from '../clock.js'
 import { ProviderError } from '../errors.js'
-import { TRANSIENT } from '../providers/error-codes.js'
+import { THROTTLE_BUDGET_MS, TRANSIENT } from '../providers/error-codes.js'
 import type { Volume } from '../providers/provider.js'
 import type { StepDeps } from './context.js'
-
-/**
- * How long an attach is retried through throttling and server faults before cps gives up: the
- * attach queue of a fleet booting at once is about N / 5 s (5000 machines: 17 min).
- */
-export const THROTTLE_BUDGET_MS = 30 * 60_000
 
 /**
  * Attach a volume that is ours to take (we created it, or won its consensus claim): throttling,

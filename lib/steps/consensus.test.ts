@@ -114,6 +114,60 @@ test('a claim write throttled past half the wait re-reads first: it never overwr
   assert.not.ok(provider.calls.some((c) => c.startsWith('attachVolume')))
 })
 
+test('a claim is renewed only while live; one that cannot be is given up and made anew', async () => {
+  // Attaches are throttled for 400 s; claim writes are throttled from 50 s to 300 s, so the
+  // first claim (180 s lock timeout) cannot be renewed in time.
+  const clock = fakeClock()
+  const start = clock.now()
+  const writes: { at: number; token: string }[] = []
+  const attempts: number[] = []
+  const throttled = () => new ProviderError('Request limit exceeded.', { code: 'RequestLimitExceeded' })
+  const provider = new (class extends FakeProvider {
+    override async setTags(id: string, tags: Record<string, string>, opts?: { once?: boolean }) {
+      const t = clock.now() - start
+      if (Tag.claimToken in tags && t > 50_000 && t < 300_000) {
+        if (opts?.once) throw throttled()
+        await clock.sleep(300_000 - t)
+      }
+      if (Tag.claimToken in tags) writes.push({ at: clock.now(), token: tags[Tag.claimToken] as string })
+      return super.setTags(id, tags)
+    }
+    override async attachVolume(vol: Volume) {
+      attempts.push(clock.now())
+      if (clock.now() - start < 400_000) throw throttled()
+      return super.attachVolume(vol)
+    }
+  })(new FakeHost())
+  provider.addVolume({ tags: pool })
+  const deps: StepDeps = {
+    provider,
+    host: provider.host,
+    checkpoint: CheckpointStore.inMemory(),
+    log: createLogger('pretty', -999),
+    heldByOthers: new Set(),
+    random: () => 0.5,
+    clock,
+  }
+  const won = await claimConsensus(pool, 'i-self', deps, { waitSeconds: 30, lockTimeoutSeconds: 180 })
+  assert.is(won?.attachedTo, 'i-self')
+  // A claim is renewed only while it is live; a renewal that came later could land on a
+  // neighbour's claim made after ours expired.
+  const live = 180_000 - 15_000
+  writes.forEach((w, k) => {
+    const before = writes[k - 1]
+    if (before?.token === w.token)
+      assert.ok(w.at - before.at < live, `renewed ${(w.at - before.at) / 1000} s after`)
+  })
+  for (const t of attempts) {
+    const last = Math.max(...writes.filter((w) => w.at <= t).map((w) => w.at))
+    assert.ok(
+      t - last < live,
+      `attach at ${(t - start) / 1000} s on a claim written at ${(last - start) / 1000} s`,
+    )
+  }
+  assert.is(new Set(writes.map((w) => w.token)).size, 2, 'the first claim was given up and a new one made')
+})
+
 test('claimedByOther: own token, no token, fresh and stale foreign tokens', () => {
   const vol = (tags: Record<string, string>): Volume => ({
     id: 'v',
@@ -124,11 +178,20 @@ test('claimedByOther: own token, no token, fresh and stale foreign tokens', () =
   })
   const now = Date.parse('2026-01-01T00:10:00Z')
   const at = (s: number) => new Date(now - s * 1000).toISOString()
-  assert.not.ok(claimedByOther(vol({}), undefined, now, 180_000))
-  assert.not.ok(claimedByOther(vol({ [Tag.claimToken]: 'me', [Tag.claimTime]: at(5) }), 'me', now, 180_000))
-  assert.ok(claimedByOther(vol({ [Tag.claimToken]: 'them', [Tag.claimTime]: at(5) }), 'me', now, 180_000))
+  assert.not.ok(claimedByOther(vol({}), new Set(), now, 180_000))
   assert.not.ok(
-    claimedByOther(vol({ [Tag.claimToken]: 'them', [Tag.claimTime]: at(200) }), 'me', now, 180_000),
+    claimedByOther(vol({ [Tag.claimToken]: 'me', [Tag.claimTime]: at(5) }), new Set(['me']), now, 180_000),
+  )
+  assert.ok(
+    claimedByOther(vol({ [Tag.claimToken]: 'them', [Tag.claimTime]: at(5) }), new Set(['me']), now, 180_000),
+  )
+  assert.not.ok(
+    claimedByOther(
+      vol({ [Tag.claimToken]: 'them', [Tag.claimTime]: at(200) }),
+      new Set(['me']),
+      now,
+      180_000,
+    ),
   )
 })
 

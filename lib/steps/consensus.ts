@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto'
 import { backoff, realClock } from '../clock.js'
 import { ProviderError } from '../errors.js'
-import { LOST_RACE, TRANSIENT } from '../providers/error-codes.js'
+import { LOST_RACE, THROTTLE_BUDGET_MS, TRANSIENT } from '../providers/error-codes.js'
 import { Tag, type Volume } from '../providers/provider.js'
-import { attachPatiently, THROTTLE_BUDGET_MS } from './attach-patiently.js'
+import { attachPatiently } from './attach-patiently.js'
 import type { StepDeps } from './context.js'
 import { isCandidate } from './discover.js'
 
 /** Has another machine a live claim on this available volume? */
 export function claimedByOther(
   vol: Volume,
-  myToken: string | undefined,
+  mine: ReadonlySet<string>,
   now: number,
   lockTimeoutMs: number,
 ): boolean {
   const token = vol.tags[Tag.claimToken]
-  if (!token || token === myToken) return false
+  if (!token || mine.has(token)) return false
   const at = Date.parse(vol.tags[Tag.claimTime] ?? '')
   // A claim older than the lock timeout on a volume still available: its machine died.
   return Number.isFinite(at) && now - at < lockTimeoutMs
@@ -46,23 +46,12 @@ export async function claimConsensus(
   })
 
   /**
-   * Write our claim on `vol` within half the wait of the read that showed it free. A write that
-   * lands later could overwrite the claim of a neighbour who has already re-read it and gone on
-   * to attach. A throttled write is retried; once the read is that old, the volume is read again
-   * first. False when a neighbour took or claimed it meanwhile.
+   * Write our claim, waiting out throttling and faults here rather than in the provider, since
+   * before every attempt `mayWrite` must still hold (it may read the volume again to know).
    */
-  async function claimFreshly(vol: Volume, token: string, readAt: number): Promise<boolean> {
+  async function writeClaim(vol: Volume, token: string, mayWrite: () => Promise<boolean> | boolean) {
     for (let attempt = 1; ; attempt++) {
-      if (clock.now() - readAt > waitMs / 2) {
-        const now = await provider.getVolume(vol.id)
-        readAt = clock.now()
-        if (
-          !now ||
-          !isCandidate(now, instanceId, heldByOthers, readAt) ||
-          claimedByOther(now, token, readAt, timeoutMs)
-        )
-          return false
-      }
+      if (!(await mayWrite())) return false
       try {
         await provider.setTags(vol.id, claimTags(token), { once: true })
         return true
@@ -74,12 +63,31 @@ export async function claimConsensus(
     }
   }
 
+  /**
+   * A first claim is written within half the wait of a read that showed the volume free: a
+   * write that lands later could overwrite the claim of a neighbour who has already re-read it
+   * and gone on to attach. Once the read is that old, the volume is read again.
+   */
+  const stillFree = (vol: Volume, readAt: number) => async () => {
+    if (clock.now() - readAt <= waitMs / 2) return true
+    const now = await provider.getVolume(vol.id)
+    readAt = clock.now()
+    return (
+      !!now &&
+      isCandidate(now, instanceId, heldByOthers, readAt) &&
+      !claimedByOther(now, mine, readAt, timeoutMs)
+    )
+  }
+
+  // Our tokens of this run: a claim of ours we gave up (it could not be renewed in time) is
+  // still ours to claim again, through the same write, wait and re-read.
+  const mine = new Set<string>()
   let cursor: string | undefined
   for (;;) {
     const page = await provider.listAvailable(tags, cursor)
     const now = clock.now()
     const free = page.volumes.filter(
-      (v) => isCandidate(v, instanceId, heldByOthers, now) && !claimedByOther(v, undefined, now, timeoutMs),
+      (v) => isCandidate(v, instanceId, heldByOthers, now) && !claimedByOther(v, mine, now, timeoutMs),
     )
     if (!free.length) {
       if (page.cursor) {
@@ -90,29 +98,43 @@ export async function claimConsensus(
     }
     const vol = free[Math.floor(random() * free.length)] as Volume
     const token = randomUUID()
-    if (!(await claimFreshly(vol, token, now))) {
+    mine.add(token)
+    if (!(await writeClaim(vol, token, stillFree(vol, now)))) {
       log.debug(`${vol.id}: taken or claimed by another before our claim could be written, trying another`)
       cursor = undefined
       continue
     }
+    // Our claim holds until it expires, less half a wait for clocks that disagree between
+    // machines: after that a neighbour may read it as dead and claim the volume.
+    let claimedAt = clock.now()
+    const live = () => clock.now() - claimedAt < timeoutMs - waitMs / 2
     await clock.sleep(waitMs)
     const seen = await provider.getVolume(vol.id)
-    if (seen?.tags[Tag.claimToken] !== token || seen.state !== 'available') {
-      log.debug(`${vol.id}: claimed by another (${seen?.tags[Tag.claimToken] ?? 'gone'}), trying another`)
+    if (seen?.tags[Tag.claimToken] !== token || seen.state !== 'available' || !live()) {
+      log.debug(
+        `${vol.id}: claimed by another (${seen?.tags[Tag.claimToken] ?? 'gone'}), or ours expired; trying another`,
+      )
       cursor = undefined
       continue
     }
-    // Ours. Attach, waiting out throttling; keep the claim fresh so a long attach queue does not
-    // let it expire under us.
-    let claimedAt = clock.now()
+    // Ours. Attach, waiting out throttling, and renew the claim every third of the lock timeout
+    // so a long attach queue does not let it expire. A renewal that cannot be written while the
+    // claim is live (its writes throttled) gives the volume up.
+    let lost = false
     try {
       return await attachPatiently(seen, deps, async () => {
-        if (clock.now() - claimedAt <= timeoutMs / 2) return
+        if (clock.now() - claimedAt <= timeoutMs / 3) return
+        if (!(await writeClaim(seen, token, live))) {
+          lost = true
+          throw new Error(`claim on ${vol.id} expired while waiting to attach`)
+        }
         claimedAt = clock.now()
-        await provider.setTags(vol.id, claimTags(token))
       })
     } catch (err) {
-      if (!(err instanceof ProviderError && err.code && LOST_RACE.has(err.code))) throw err
+      if (!lost && !(err instanceof ProviderError && err.code && LOST_RACE.has(err.code))) throw err
+      log.debug(
+        `${vol.id}: ${lost ? 'our claim expired before it could be renewed' : 'attached by another'}, trying another`,
+      )
     }
     cursor = undefined
   }

@@ -276,6 +276,7 @@ test('throttling: an empty bucket answers RequestLimitExceeded, and refills with
     instanceId: 'i-throttled',
     zone: 'us-east-1a',
     throttleRetries: 0,
+    throttleBudgetMs: 0,
   }).provider
   await noRetry.listAvailable(pool)
   await noRetry.listAvailable(pool)

@@ -18,7 +18,7 @@ import type { Host } from '../../hosts/host.js'
 import { LinuxHost } from '../../hosts/linux/linux-host.js'
 import { type Roots, rootsFromEnv } from '../../hosts/roots.js'
 import type { AwsProviderConfig } from '../../spec/types.js'
-import { TRANSIENT } from '../error-codes.js'
+import { THROTTLE_BUDGET_MS, THROTTLED, TRANSIENT } from '../error-codes.js'
 import type { CreateVolumeRequest, ExpectedIdentity, Provider, Volume } from '../provider.js'
 import { freeAttachName, nitroByIdPath, nvmeSerial, xenKernelNames } from './devices.js'
 import { awsCode, toProviderError } from './errors.js'
@@ -49,8 +49,10 @@ export interface AwsProviderOptions {
   timeouts?: Partial<AwsTimeouts>
   /** Available volumes read per page when claiming (5–500; default 500, EC2's largest). */
   pageSize?: number
-  /** How many times cps waits out RequestLimitExceeded on a retry-safe call (default 40). */
+  /** How many times cps retries a call after throttling, or a retry-safe call after a fault (default 40). */
   throttleRetries?: number
+  /** Beyond those, how long one call keeps waiting out RequestLimitExceeded (default 30 min). */
+  throttleBudgetMs?: number
   /** Jitter source, injectable for deterministic simulations. */
   random?: () => number
 }
@@ -88,6 +90,7 @@ export class AwsProvider implements Provider {
   private mapped?: { names: Set<string>; volumeIds: string[] }
   private readonly pageSize: number
   private readonly throttleRetries: number
+  private readonly throttleBudgetMs: number
   private readonly random: () => number
   /** How often cps itself waited out RequestLimitExceeded (the bench reports it). */
   throttleWaits = 0
@@ -100,6 +103,7 @@ export class AwsProvider implements Provider {
     this.timeouts = { ...defaultTimeouts, ...opts.timeouts }
     this.pageSize = opts.pageSize ?? 500
     this.throttleRetries = opts.throttleRetries ?? 40
+    this.throttleBudgetMs = opts.throttleBudgetMs ?? THROTTLE_BUDGET_MS
     this.random = opts.random ?? Math.random
   }
 
@@ -125,14 +129,17 @@ export class AwsProvider implements Provider {
     fn: () => Promise<T>,
     opts: { idempotent?: boolean; once?: boolean } = {},
   ): Promise<T> {
+    const started = this.clock.now()
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn()
       } catch (err) {
         const e = toProviderError(err, what, volume)
-        const again =
-          e.code === 'RequestLimitExceeded' || (opts.idempotent !== false && TRANSIENT.has(e.code ?? ''))
-        if (!again || opts.once || attempt >= this.throttleRetries) throw e
+        const throttled = e.code === THROTTLED
+        const again = throttled || (opts.idempotent !== false && TRANSIENT.has(e.code ?? ''))
+        const more =
+          attempt < this.throttleRetries || (throttled && this.clock.now() - started < this.throttleBudgetMs)
+        if (!again || opts.once || !more) throw e
         this.throttleWaits++
         await this.clock.sleep(backoff(attempt, this.random))
       }

@@ -6,7 +6,7 @@ const hints: Record<string, string> = {
     'grant the action in the instance role (docs/iam-policy.json has the least-privilege policy); decode the message with: aws sts decode-authorization-message --encoded-message <blob>',
   AuthFailure: 'the credentials were rejected: check the instance role or AWS_PROFILE',
   RequestLimitExceeded:
-    'EC2 throttled this account after every retry: spread boot times, or raise AWS_MAX_ATTEMPTS',
+    'EC2 throttled this account for 30 minutes of retries: something else in the account may be calling EC2 hard; spread boot times, or raise AWS_MAX_ATTEMPTS',
   'InvalidVolume.ZoneMismatch':
     'the volume is in another availability zone: pools are per zone; tag volumes per zone or snapshot and recreate it here',
   'InvalidVolume.NotFound':

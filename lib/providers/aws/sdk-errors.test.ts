@@ -48,6 +48,7 @@ function providerFor(url: string, throttleRetries = 0): AwsProvider {
     client: createEc2Client('us-east-1', url),
     host: new FakeHost(),
     throttleRetries,
+    throttleBudgetMs: 0,
     // cps's own backoff on a clock that does not wait (the SDK's own retries wait for real).
     clock: { now: () => 0, sleep: async () => {} },
     identity: async () => ({ instanceId: 'i-1', zone: 'us-east-1a', region: 'us-east-1' }),

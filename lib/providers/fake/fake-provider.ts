@@ -24,7 +24,15 @@ export class FakeProvider implements Provider {
   /** Put a volume in the "cloud" (test setup; not recorded as a call). */
   addVolume(v: Partial<Volume> & { tags: Record<string, string> }): Volume {
     const id = v.id ?? `vol-${String(this.next++).padStart(17, '0')}`
-    const vol: Volume = { id, sizeGiB: 1, state: 'available', createdAt: new Date(0).toISOString(), ...v }
+    // The tags are copied: setTags must not write into the caller's object (often the pool tags).
+    const vol: Volume = {
+      id,
+      sizeGiB: 1,
+      state: 'available',
+      createdAt: new Date(0).toISOString(),
+      ...v,
+      tags: { ...v.tags },
+    }
     this.volumes.set(id, vol)
     return vol
   }

@@ -74,13 +74,17 @@ export function simProvider(
     clock: sim.clock,
     timeouts: opts.timeouts,
     throttleRetries: opts.throttleRetries,
+    throttleBudgetMs: opts.throttleBudgetMs,
     pageSize: opts.pageSize,
     random: opts.random,
   })
 }
 
 /** Provider knobs a simulation may set. */
-export type Tuning = Pick<AwsProviderOptions, 'timeouts' | 'throttleRetries' | 'pageSize' | 'random'>
+export type Tuning = Pick<
+  AwsProviderOptions,
+  'timeouts' | 'throttleRetries' | 'throttleBudgetMs' | 'pageSize' | 'random'
+>
 
 export interface SimMachine {
   instanceId: string
