@@ -2,14 +2,11 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ProviderError } from '../errors.js'
 import { FakeHost } from '../hosts/fake/fake-host.js'
-import { createLogger } from '../log.js'
 import { THROTTLE_BUDGET_MS } from '../providers/error-codes.js'
 import { FakeProvider } from '../providers/fake/fake-provider.js'
 import type { Volume } from '../providers/provider.js'
-import { CheckpointStore } from '../state/checkpoint.js'
-import { fakeClock } from '../testing/fake-clock.js'
+import { fakeClock, timedDeps } from '../testing/fake-clock.js'
 import { claimOptimistic, pacing } from './claim.js'
-import type { StepDeps } from './context.js'
 
 const test = suite('optimistic claim: pacing under throttling (fake provider, fake clock)')
 
@@ -32,16 +29,7 @@ function setup(volumes: number, throttle: number) {
   const provider = new ThrottledProvider(throttle)
   for (let i = 0; i < volumes; i++) provider.addVolume({ tags: { app: 'test' } })
   const clock = fakeClock()
-  const deps: StepDeps = {
-    provider,
-    host: provider.host,
-    checkpoint: CheckpointStore.inMemory(),
-    log: createLogger('pretty', -999),
-    heldByOthers: new Set(),
-    // The middle of every jitter range: waits are half their window, and easy to predict.
-    random: () => 0.5,
-    clock,
-  }
+  const deps = timedDeps(provider, clock)
   return { provider, clock, deps }
 }
 

@@ -5,17 +5,14 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ProviderError } from '../errors.js'
 import { FakeHost } from '../hosts/fake/fake-host.js'
-import { createLogger } from '../log.js'
 import { simMachine } from '../providers/aws/sim/connect.js'
 import { Ec2Simulator } from '../providers/aws/sim/ec2-sim.js'
 import { boot, cleanupBoots } from '../providers/aws/sim/harness.js'
 import { FakeProvider } from '../providers/fake/fake-provider.js'
 import { Tag, type Volume } from '../providers/provider.js'
-import { CheckpointStore } from '../state/checkpoint.js'
-import { fakeClock } from '../testing/fake-clock.js'
+import { fakeClock, timedDeps } from '../testing/fake-clock.js'
 import { volumeSpec } from '../testing/world.js'
 import { claimConsensus, claimedByOther } from './consensus.js'
-import type { StepDeps } from './context.js'
 
 const test = suite('claim: consensus (EC2 simulator, one fake)')
 const pool = { app: 'zk' }
@@ -99,15 +96,7 @@ test('a claim write throttled past half the wait re-reads first: it never overwr
   })(new FakeHost())
   const start = clock.now()
   const vol = provider.addVolume({ tags: pool })
-  const deps: StepDeps = {
-    provider,
-    host: provider.host,
-    checkpoint: CheckpointStore.inMemory(),
-    log: createLogger('pretty', -999),
-    heldByOthers: new Set(),
-    random: () => 0.5,
-    clock,
-  }
+  const deps = timedDeps(provider, clock)
   const won = await claimConsensus(pool, 'i-self', deps, { waitSeconds: 30, lockTimeoutSeconds: 180 })
   assert.is(won, undefined, 'the volume the neighbour claimed is left to it')
   assert.is(provider.volumes.get(vol.id)?.tags[Tag.claimToken], 'neighbour')
@@ -139,15 +128,7 @@ test('a claim is renewed only while live; one that cannot be is given up and mad
     }
   })(new FakeHost())
   provider.addVolume({ tags: pool })
-  const deps: StepDeps = {
-    provider,
-    host: provider.host,
-    checkpoint: CheckpointStore.inMemory(),
-    log: createLogger('pretty', -999),
-    heldByOthers: new Set(),
-    random: () => 0.5,
-    clock,
-  }
+  const deps = timedDeps(provider, clock)
   const won = await claimConsensus(pool, 'i-self', deps, { waitSeconds: 30, lockTimeoutSeconds: 180 })
   assert.is(won?.attachedTo, 'i-self')
   // A claim is renewed only while it is live; a renewal that came later could land on a
