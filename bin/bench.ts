@@ -26,6 +26,8 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(`npm run bench -- [--machines 10,100,1000] [--pools spare,full,half,empty] [--claims optimistic,consensus]
                    [--faults RATE] [--crashes FRACTION] [--seed N] [--json FILE] [--timeline]
+  --pools    spare: 2N available volumes; full: N; half: N/2; empty: none (machines create)
+  --claims   the claim modes to run (spec field claim)
   --faults   probability that any EC2 call fails (server fault, spurious throttle, lost response)
   --crashes  fraction of machines that crash once at a random provider call, then rerun
   --json     where to write every result (default bench-results/fleet.json)
@@ -38,6 +40,23 @@ const list = (s: string) =>
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean)
+const POOLS: PoolFill[] = ['spare', 'full', 'half', 'empty']
+const CLAIMS: ClaimMode[] = ['optimistic', 'consensus']
+const unknown = [
+  ...list(values.pools)
+    .filter((p) => !POOLS.includes(p as PoolFill))
+    .map((p) => `pool "${p}" (one of ${POOLS.join(', ')})`),
+  ...list(values.claims)
+    .filter((c) => !CLAIMS.includes(c as ClaimMode))
+    .map((c) => `claim "${c}" (one of ${CLAIMS.join(', ')})`),
+  ...list(values.machines)
+    .filter((m) => !/^[1-9]\d*$/.test(m))
+    .map((m) => `machines "${m}" (a positive integer)`),
+]
+if (unknown.length) {
+  process.stderr.write(`npm run bench: unknown ${unknown.join('; ')}\n`)
+  process.exit(2)
+}
 const results: FleetResult[] = []
 for (const machines of list(values.machines).map(Number)) {
   for (const pool of list(values.pools) as PoolFill[]) {
