@@ -297,6 +297,18 @@ test('throttling: an empty bucket answers RequestLimitExceeded, and refills with
   assert.ok(m.provider.throttleWaits >= 1)
 })
 
+test('a call throttled for 20 minutes is waited out (40 rounds of back-off would have given up)', async () => {
+  // One DescribeVolumes token every 20 minutes, and the one there is spent at once.
+  const sim = world({ throttle: { DescribeVolumes: { capacity: 1, perSecond: 1 / 1200 } } })
+  const m = machine(sim)
+  await m.provider.listAvailable(pool)
+  const t0 = sim.clock.now()
+  await m.provider.listAvailable(pool)
+  const waited = (sim.clock.now() - t0) / 1000
+  assert.ok(waited >= 1199 && waited < 1230, `waited ${waited} s`)
+  assert.ok(m.provider.throttleWaits > 40, `${m.provider.throttleWaits} waits`)
+})
+
 test('through the CLI: --provider aws plan, apply, then plan with no changes', async () => {
   const sim = world()
   const m = machine(sim)
