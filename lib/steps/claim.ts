@@ -6,10 +6,10 @@ import type { Change } from '../plan/change.js'
 import { LOST_RACE, THROTTLE_BUDGET_MS, THROTTLED, TRANSIENT } from '../providers/error-codes.js'
 import { describeTags, Tag, type Volume } from '../providers/provider.js'
 import type { CreateOptions } from '../spec/types.js'
-import { attachPatiently } from './attach-patiently.js'
 import { claimConsensus } from './consensus.js'
 import { act, type Step, type StepDeps } from './context.js'
 import { isCandidate } from './discover.js'
+import { attachPatiently } from './patiently.js'
 
 /** A list of candidates is read again once about this share of it may have been taken. */
 const STALE_SHARE = 0.1

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto'
-import { backoff, realClock } from '../clock.js'
+import { realClock } from '../clock.js'
 import { ProviderError } from '../errors.js'
-import { LOST_RACE, THROTTLE_BUDGET_MS, TRANSIENT } from '../providers/error-codes.js'
+import { LOST_RACE } from '../providers/error-codes.js'
 import { Tag, type Volume } from '../providers/provider.js'
-import { attachPatiently } from './attach-patiently.js'
 import type { StepDeps } from './context.js'
 import { isCandidate } from './discover.js'
+import { attachPatiently, patiently } from './patiently.js'
 
 /** Has another machine a live claim on this available volume? */
 export function claimedByOther(
@@ -39,29 +39,21 @@ export async function claimConsensus(
   const clock = deps.clock ?? realClock
   const timeoutMs = opts.lockTimeoutSeconds * 1000
   const waitMs = opts.waitSeconds * 1000
-  const started = clock.now()
   const claimTags = (token: string) => ({
     [Tag.claimToken]: token,
     [Tag.claimTime]: new Date(clock.now()).toISOString(),
   })
 
   /**
-   * Write our claim, waiting out throttling and faults here rather than in the provider, since
+   * Write our claim, retrying throttling and faults here rather than in the provider, since
    * before every attempt `mayWrite` must still hold (it may read the volume again to know).
    */
-  async function writeClaim(vol: Volume, token: string, mayWrite: () => Promise<boolean> | boolean) {
-    for (let attempt = 1; ; attempt++) {
+  const writeClaim = (vol: Volume, token: string, mayWrite: () => Promise<boolean> | boolean) =>
+    patiently(async () => {
       if (!(await mayWrite())) return false
-      try {
-        await provider.setTags(vol.id, claimTags(token), { once: true })
-        return true
-      } catch (err) {
-        if (!(err instanceof ProviderError) || !TRANSIENT.has(err.code ?? '')) throw err
-        if (clock.now() - started > THROTTLE_BUDGET_MS) throw err
-        await clock.sleep(backoff(attempt, random))
-      }
-    }
-  }
+      await provider.setTags(vol.id, claimTags(token), { once: true })
+      return true
+    }, deps)
 
   /**
    * A first claim is written within half the wait of a read that showed the volume free: a
