@@ -173,8 +173,7 @@ function crossChecks(spec: Spec, where: (pointer: string, key?: string) => Locat
         message: `mount path ${path} is under a kernel filesystem (/proc, /sys, /dev, /run)`,
       })
     // A consensus claim must outlive its wait and the re-read after it, or it can never be won.
-    const wait = vol.consensus?.waitSeconds ?? 30
-    const timeout = vol.consensus?.lockTimeoutSeconds ?? 180
+    const { waitSeconds: wait, lockTimeoutSeconds: timeout } = consensusOf(vol)
     if (timeout < 2 * wait) {
       // Point at the timeout if it was given (in the file or by a flag), else at the wait.
       const given = (ptr: string) =>
@@ -189,6 +188,14 @@ function crossChecks(spec: Spec, where: (pointer: string, key?: string) => Locat
     }
   })
   return problems
+}
+
+/** A volume's consensus tuning with its defaults (the schema fills them only inside a given map). */
+function consensusOf(vol: Spec['volumes'][number]): ResolvedVolume['consensus'] {
+  return {
+    waitSeconds: vol.consensus?.waitSeconds ?? 30,
+    lockTimeoutSeconds: vol.consensus?.lockTimeoutSeconds ?? 180,
+  }
 }
 
 function resolve(spec: Spec, source: string): ResolvedSpec {
@@ -227,10 +234,7 @@ function resolve(spec: Spec, source: string): ResolvedSpec {
         },
         resize: v.resize ?? 'grow',
         claim: v.claim ?? 'optimistic',
-        consensus: {
-          waitSeconds: v.consensus?.waitSeconds ?? 30,
-          lockTimeoutSeconds: v.consensus?.lockTimeoutSeconds ?? 180,
-        },
+        consensus: consensusOf(v),
       }),
     ),
   }
