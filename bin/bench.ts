@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { parseArgs } from 'node:util'
-import { type ClaimMode, type FleetResult, type PoolFill, runFleet } from '../lib/bench/fleet.js'
+import { type ClaimMode, type FleetResult, POOL_FILLS, type PoolFill, runFleet } from '../lib/bench/fleet.js'
 import { renderTable } from '../lib/bench/table.js'
 
 const { values } = parseArgs({
@@ -40,12 +40,11 @@ const list = (s: string) =>
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean)
-const POOLS: PoolFill[] = ['spare', 'full', 'half', 'empty']
 const CLAIMS: ClaimMode[] = ['optimistic', 'consensus']
 const unknown = [
   ...list(values.pools)
-    .filter((p) => !POOLS.includes(p as PoolFill))
-    .map((p) => `pool "${p}" (one of ${POOLS.join(', ')})`),
+    .filter((p) => !(POOL_FILLS as readonly string[]).includes(p))
+    .map((p) => `pool "${p}" (one of ${POOL_FILLS.join(', ')})`),
   ...list(values.claims)
     .filter((c) => !CLAIMS.includes(c as ClaimMode))
     .map((c) => `claim "${c}" (one of ${CLAIMS.join(', ')})`),

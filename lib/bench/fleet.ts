@@ -15,7 +15,11 @@ const GiB = 1024 ** 3
 const ZONE = 'us-east-1a'
 const POOL = { app: 'fleet' }
 
-export type PoolFill = 'spare' | 'full' | 'half' | 'empty'
+/** How many volumes the pool holds for N machines: spare 2N, full N, half N/2, empty none. */
+export const POOL_FILLS = ['spare', 'full', 'half', 'empty'] as const
+export type PoolFill = (typeof POOL_FILLS)[number]
+const poolSize = (fill: PoolFill, n: number) =>
+  ({ spare: 2 * n, full: n, half: Math.floor(n / 2), empty: 0 })[fill]
 export type ClaimMode = ResolvedVolume['claim']
 
 export interface FleetOptions {
@@ -153,8 +157,7 @@ export async function runFleet(opts: FleetOptions): Promise<FleetResult> {
   })
   const disks = new Disks()
   const n = opts.machines
-  const existing =
-    opts.pool === 'spare' ? 2 * n : opts.pool === 'full' ? n : opts.pool === 'half' ? Math.floor(n / 2) : 0
+  const existing = poolSize(opts.pool, n)
   for (let i = 0; i < existing; i++) {
     const uuid = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`
     const id = sim.addVolume({ az: ZONE, size: 100, tags: { ...POOL, [Tag.fsUuid]: uuid } })
